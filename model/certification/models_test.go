@@ -1,0 +1,299 @@
+package certification
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/fhbft/fhbft/model/explore"
+)
+
+func seq(lo, hi int) []int {
+	var xs []int
+	for i := lo; i <= hi; i++ {
+		xs = append(xs, i)
+	}
+	return xs
+}
+
+// definedModels are the models of the shared definition (the MC_*.cfg
+// files), with the shortest counterexample lengths derived by hand:
+//   - n5_q3_b1_bug: the Byzantine member votes both values (2 steps), two
+//     honest members vote each value (4), two FormCertificate (2): 9 states.
+//   - n7_q5_b3_bug: three Byzantine members vote both values (6), two
+//     honest members each value (4), two FormCertificate (2): 13 states.
+//   - live_n5_q3_crash3_bug: both active members vote (2); then nothing fair
+//     is enabled and 2 < q: 3 states.
+//   - live_n4_q3_b1_split_bug: the three honest members vote, split 2-1 (3);
+//     the Byzantine member stays silent: 4 states.
+var definedModels = []struct {
+	name        string
+	cfg         Config
+	mode        Mode
+	expect      string
+	traceStates int
+}{
+	{"n4_q3_b1", Config{seq(1, 4), []int{4}, seq(1, 3), 3, []int{1, 2}, []int{1, 2}, []int{1, 2}}, Safety, "ok", 0},
+	{"n5_q3_b0", Config{seq(1, 5), nil, seq(1, 5), 3, []int{1}, []int{1, 2}, []int{1, 2}}, Safety, "ok", 0},
+	{"n7_q5_b2", Config{seq(1, 7), []int{6, 7}, seq(1, 5), 5, []int{1}, []int{1, 2}, []int{1, 2}}, Safety, "ok", 0},
+	{"n5_q3_b1_bug", Config{seq(1, 5), []int{5}, seq(1, 4), 3, []int{1}, []int{1, 2}, []int{1, 2}}, Safety, "violates:CertificateUniqueness", 9},
+	{"n7_q5_b3_bug", Config{seq(1, 7), []int{5, 6, 7}, seq(1, 4), 5, []int{1}, []int{1, 2}, []int{1, 2}}, Safety, "violates:CertificateUniqueness", 13},
+	{"live_n4_q3_b1", Config{seq(1, 4), []int{4}, seq(1, 3), 3, []int{1}, []int{1, 2}, []int{1}}, Liveness, "ok", 0},
+	{"live_n5_q3_b0_crash2", Config{seq(1, 5), nil, seq(1, 3), 3, []int{1}, []int{1, 2}, []int{1}}, Liveness, "ok", 0},
+	{"live_n5_q3_crash3_bug", Config{seq(1, 5), nil, seq(1, 2), 3, []int{1}, []int{1, 2}, []int{1}}, Liveness, "violates:Termination", 3},
+	{"live_n4_q3_b1_split_bug", Config{seq(1, 4), []int{4}, seq(1, 3), 3, []int{1}, []int{1, 2}, []int{1, 2}}, Liveness, "violates:Termination", 4},
+}
+
+func verdict(res explore.Result[State]) string {
+	if res.Violation == nil {
+		return "ok"
+	}
+	return "violates:" + res.Violation.Name
+}
+
+// closedFormCount counts the reachable states without exploring: a state
+// is reachable iff each honest active member has at most one vote per slot,
+// for an honest value; Byzantine votes are arbitrary; and every certificate
+// <<s, v>> has at least Quorum supporters (cast the votes, then form the
+// certificates; supporters only grow). Slots are independent, so the count
+// is the per-slot count to the power |Slots|, where the per-slot count sums
+// 2^(number of certifiable values) over the per-slot vote sets.
+func closedFormCount(cfg Config) int {
+	honest := 0
+	for _, m := range cfg.Active {
+		if !slices.Contains(cfg.Byzantine, m) {
+			honest++
+		}
+	}
+	k := len(cfg.Values)
+	support := make([]int, k)
+	var perSlot func(h, b int) int
+	perSlot = func(h, b int) int {
+		switch {
+		case h > 0: // an honest active member: silent or one honest value
+			n := perSlot(h-1, b)
+			for i, v := range cfg.Values {
+				if slices.Contains(cfg.HonestValues, v) {
+					support[i]++
+					n += perSlot(h-1, b)
+					support[i]--
+				}
+			}
+			return n
+		case b > 0: // a Byzantine member: any subset of Values
+			n := 0
+			for mask := 0; mask < 1<<k; mask++ {
+				for i := range k {
+					support[i] += mask >> i & 1
+				}
+				n += perSlot(0, b-1)
+				for i := range k {
+					support[i] -= mask >> i & 1
+				}
+			}
+			return n
+		}
+		certifiable := 0
+		for _, s := range support {
+			if s >= cfg.Quorum {
+				certifiable++
+			}
+		}
+		return 1 << certifiable
+	}
+	total := 1
+	for range cfg.Slots {
+		total *= perSlot(honest, len(cfg.Byzantine))
+	}
+	return total
+}
+
+// checkTrace verifies that a counterexample is a behaviour of the model:
+// it starts in Init and each step is the labelled action.
+func checkTrace(t *testing.T, cfg Config, trace []explore.Step[State]) {
+	t.Helper()
+	if len(trace) == 0 || !trace[0].State.Equal(Init(cfg)) {
+		t.Fatalf("trace does not start in Init")
+	}
+	for k := 1; k < len(trace); k++ {
+		label, ok := LegalStep(cfg, trace[k-1].State, trace[k].State)
+		if !ok || label != trace[k].Label {
+			t.Fatalf("step %d (%s) is not a step of Next (LegalStep: %q, %v)", k+1, trace[k].Label, label, ok)
+		}
+	}
+}
+
+// TestDefinedModels checks the shared definition's configs on their own: the
+// verdicts, the hand-derived trace lengths, and the explorer's full state
+// counts against closedFormCount.
+func TestDefinedModels(t *testing.T) {
+	for _, m := range definedModels {
+		t.Run(m.name, func(t *testing.T) {
+			res, err := Explore(m.cfg, Options{Mode: m.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %s, %d distinct states, depth %d, %v", m.name, verdict(res), res.Distinct, res.Depth, res.Duration)
+			if got := verdict(res); got != m.expect {
+				t.Fatalf("verdict %s, want %s; %v", got, m.expect, res.Violation)
+			}
+			if res.Violation != nil {
+				checkTrace(t, m.cfg, res.Violation.Trace)
+				if len(res.Violation.Trace) != m.traceStates {
+					t.Errorf("trace has %d states, want %d:\n%s", len(res.Violation.Trace), m.traceStates, res.Violation)
+				}
+			}
+			// The complete graph, without invariants, against the closed form.
+			sp, err := NewSpec(m.cfg, Mutations{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := explore.Check[State](sp, explore.Options[State]{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := closedFormCount(m.cfg); full.Distinct != want {
+				t.Errorf("explorer found %d states, closed form says %d", full.Distinct, want)
+			}
+			if res.Violation == nil && res.Distinct != full.Distinct {
+				t.Errorf("checked run found %d states, full run %d", res.Distinct, full.Distinct)
+			}
+		})
+	}
+}
+
+// manifest is tla/manifest.json, written with TLC's results.
+type manifest struct {
+	TLC struct {
+		Version string `json:"version"`
+		Workers int    `json:"workers"`
+	} `json:"tlc"`
+	Models []struct {
+		Name           string  `json:"name"`
+		Spec           string  `json:"spec"`
+		Cfg            string  `json:"cfg"`
+		Constants      Config  `json:"constants"`
+		Check          string  `json:"check"`
+		Expect         string  `json:"expect"`
+		DistinctStates int     `json:"distinct_states"`
+		TraceStates    int     `json:"trace_states"`
+		TLCTraceStates int     `json:"tlc_trace_states"`
+		TLCSeconds     float64 `json:"tlc_seconds"`
+		Note           string  `json:"note"`
+	} `json:"models"`
+}
+
+const manifestPath = "../../tla/manifest.json"
+
+// TestManifestVerdicts explores every HarvesterCertification model of
+// tla/manifest.json and requires TLC's verdicts: the same state count for
+// "ok" models, the same violated property and trace length otherwise.
+func TestManifestVerdicts(t *testing.T) {
+	data, err := os.ReadFile(manifestPath)
+	if err != nil {
+		t.Fatalf("cannot read %s (written with TLC's results; see tla/README.md): %v", manifestPath, err)
+	}
+	var man manifest
+	if err := json.Unmarshal(data, &man); err != nil {
+		t.Fatalf("%s: %v", manifestPath, err)
+	}
+	t.Logf("manifest: TLC %q, %d workers", man.TLC.Version, man.TLC.Workers)
+	seen := map[string]bool{}
+	for _, m := range man.Models {
+		if m.Spec != "HarvesterCertification" {
+			continue
+		}
+		seen[m.Name] = true
+		t.Run(m.Name, func(t *testing.T) {
+			for _, d := range definedModels {
+				if d.name == m.Name && d.cfg.String() != m.Constants.String() {
+					t.Errorf("manifest constants differ from the shared definition:\n manifest: %v\n defined:  %v", m.Constants, d.cfg)
+				}
+			}
+			var mode Mode
+			switch m.Check {
+			case "safety":
+				mode = Safety
+			case "liveness":
+				mode = Liveness
+			default:
+				t.Fatalf("unknown check %q", m.Check)
+			}
+			res, err := Explore(m.Constants, Options{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := verdict(res)
+			t.Logf("%s (%s): Go %s, %d distinct states, depth %d, %v; TLC %d distinct states, %.2fs",
+				m.Name, m.Check, got, res.Distinct, res.Depth, res.Duration, m.DistinctStates, m.TLCSeconds)
+			if got != m.Expect {
+				t.Fatalf("verdict %s, manifest expects %s\n%v", got, m.Expect, res.Violation)
+			}
+			if res.Violation == nil {
+				if res.Distinct != m.DistinctStates {
+					t.Errorf("%d distinct states, TLC found %d", res.Distinct, m.DistinctStates)
+				}
+				return
+			}
+			checkTrace(t, m.Constants, res.Violation.Trace)
+			if len(res.Violation.Trace) != m.TraceStates {
+				t.Errorf("counterexample has %d states, manifest says %d\n%s", len(res.Violation.Trace), m.TraceStates, res.Violation)
+			}
+		})
+	}
+	for _, d := range definedModels {
+		if !seen[d.name] {
+			t.Errorf("manifest lacks model %s", d.name)
+		}
+	}
+}
+
+func TestPlantedQuorumDelta(t *testing.T) {
+	cfg := definedModels[0].cfg // n4_q3_b1, safe as modelled
+	res, err := Explore(cfg, Options{Mutations: Mutations{QuorumDelta: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := res.Violation
+	if v == nil {
+		t.Fatal("threshold lowered by one, yet no invariant violated")
+	}
+	// Shortest: the Byzantine member and one honest member vote a value, and
+	// a certificate forms with one honest supporter < q - b = 2.
+	if v.Name != "CertificateValidity" || len(v.Trace) != 4 {
+		t.Fatalf("want CertificateValidity with a 4-state trace, got %s with %d:\n%s", v.Name, len(v.Trace), v)
+	}
+	t.Logf("QuorumDelta=-1 on n4_q3_b1 violates %s after %d states:\n%s", v.Name, res.Distinct, v)
+}
+
+func TestPlantedHonestMayVoteTwice(t *testing.T) {
+	for _, tc := range []struct {
+		idx, traceStates int
+	}{
+		// n4: 3 supporters per value from 4 members voting both: 6 votes, 2 certificates.
+		{0, 9},
+		// n7: 5 supporters per value: 10 votes, 2 certificates.
+		{2, 13},
+	} {
+		m := definedModels[tc.idx]
+		res, err := Explore(m.cfg, Options{Mutations: Mutations{HonestMayVoteTwice: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := res.Violation
+		if v == nil || v.Name != "CertificateUniqueness" || len(v.Trace) != tc.traceStates {
+			t.Fatalf("%s with HonestMayVoteTwice: want CertificateUniqueness in %d states, got %+v", m.name, tc.traceStates, v)
+		}
+		t.Logf("HonestMayVoteTwice on %s violates %s (trace %d states, %d states explored)", m.name, v.Name, len(v.Trace), res.Distinct)
+	}
+}
+
+func TestExploreRejectsBadConfig(t *testing.T) {
+	_, err := Explore(Config{Members: []int{1}, Quorum: 2}, Options{})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Field != "Quorum" {
+		t.Fatalf("want a Quorum ConfigError, got %v", err)
+	}
+}
