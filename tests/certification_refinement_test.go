@@ -40,8 +40,8 @@ const (
 var opNames = [...]string{"honest", "byzantine", "forged", "wrong-epoch", "wrong-quorum", "non-member"}
 
 type op struct {
-	kind          opKind
-	member        int // index into the honest or Byzantine list, or any member
+	kind        opKind
+	member      int // index into the honest or Byzantine list, or any member
 	slot, value int // model slot and value, 1-based
 }
 

@@ -157,7 +157,9 @@ func okWord(ok bool) string {
 	return "AT OR ABOVE THE BOUND: conflicting certificates are possible"
 }
 
-func fmtMS(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+func fmtMS(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
 
 func avg(d time.Duration, n int) time.Duration {
 	if n == 0 {
