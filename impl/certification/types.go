@@ -28,6 +28,8 @@ type Kind uint8
 const (
 	KindTx          Kind = 1 // a transaction's validity, decided by a farmer quorum
 	KindConvergence Kind = 2 // a round's convergence block, decided by the harvester quorum
+	KindQC          Kind = 3 // a pacemaker vote for a block in a view (spec/pacemaker.md PM-3)
+	KindComplaint   Kind = 4 // a pacemaker complaint about a view (PM-15, PM-16)
 )
 
 func (k Kind) String() string {
@@ -36,12 +38,16 @@ func (k Kind) String() string {
 		return "tx"
 	case KindConvergence:
 		return "convergence"
+	case KindQC:
+		return "qc"
+	case KindComplaint:
+		return "complaint"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Known reports whether k is a kind this version defines.
-func (k Kind) Known() bool { return k == KindTx || k == KindConvergence }
+func (k Kind) Known() bool { return k >= KindTx && k <= KindComplaint }
 
 // Verdict is signed inside every vote (spec: CERT-3), so a vote for
 // "reject" can never be replayed as "accept".
@@ -76,11 +82,18 @@ type Slot struct {
 
 // RoundSlot is the slot of round r's convergence block: the round in the
 // last eight bytes of the ID. spec: CERT-2
-func RoundSlot(r uint64) Slot {
+func RoundSlot(r uint64) Slot { return NumberedSlot(KindConvergence, r) }
+
+// NumberedSlot is the slot of a kind decided once per round or view: the
+// number in the last eight bytes of the ID. spec: CERT-2
+func NumberedSlot(k Kind, number uint64) Slot {
 	var id Digest
-	binary.BigEndian.PutUint64(id[24:], r)
-	return Slot{Kind: KindConvergence, ID: id}
+	binary.BigEndian.PutUint64(id[24:], number)
+	return Slot{Kind: k, ID: id}
 }
+
+// Number is the round or view of a NumberedSlot.
+func (s Slot) Number() uint64 { return binary.BigEndian.Uint64(s.ID[24:]) }
 
 // Value is what a vote supports in a slot; two values differ if the subject
 // or the verdict differs. spec: CERT-2

@@ -47,6 +47,8 @@ func (e *ConfigError) Error() string { return "certification config: " + e.Field
 var (
 	dstVoteTx          = []byte("FHBFT-V01-CS01-with-BLS12381G1_XMD:SHA-256_SSWU_RO_VOTE_TX_")
 	dstVoteConvergence = []byte("FHBFT-V01-CS01-with-BLS12381G1_XMD:SHA-256_SSWU_RO_VOTE_CONVERGENCE_")
+	dstVoteQC          = []byte("FHBFT-V01-CS01-with-BLS12381G1_XMD:SHA-256_SSWU_RO_VOTE_QC_")
+	dstComplaint       = []byte("FHBFT-V01-CS01-with-BLS12381G1_XMD:SHA-256_SSWU_RO_COMPLAINT_")
 )
 
 // DST returns the hash-to-curve tag of a kind, or nil for an unknown kind.
@@ -57,6 +59,10 @@ func DST(k Kind) []byte {
 		return dstVoteTx
 	case KindConvergence:
 		return dstVoteConvergence
+	case KindQC:
+		return dstVoteQC
+	case KindComplaint:
+		return dstComplaint
 	}
 	return nil
 }
