@@ -225,9 +225,12 @@ Qed.
 
 (** The seed's worked examples, in units of [N / 100000] (so 0.59999 N is
     59999).  Ten farmer quorums: [9 * 0.59999 N + 0.4 N + 0.4 N] is
-    6.19991 N, not the 6.59991 N printed; the printed ratio 0.5636 matches
-    6.19991 / 11.  A hundred farmer quorums: 60.19901 N, not 60.1901 N, and
-    60.19901 / 101 = 0.59603, not 0.5959.  The slips do not matter: the
+    6.19991 N, not the 6.59991 N printed.  The printed ratio 0.5636 comes
+    from the corrected sum (6.19991 / 11 = 0.56363); the printed sum would
+    give 6.59991 / 11 = 0.59999.  A hundred farmer quorums: the sum is
+    60.19901 N, not the 60.1901 N printed; here the printed ratio 0.5959
+    comes from the printed sum (60.1901 / 101 = 0.59594), while the correct
+    sum gives 60.19901 / 101 = 0.59603.  The slips do not matter: the
     formula itself is not a safety criterion (Theorem 4a-4d). *)
 Example seed_example_10_quorums :
   (9 * 59999 + 40000 + 40000 = 619991 /\ 619991 <> 659991)%Z.
@@ -235,3 +238,12 @@ Proof. split; [reflexivity|discriminate]. Qed.
 Example seed_example_100_quorums :
   (99 * 59999 + 40000 + 40000 = 6019901 /\ 6019901 <> 6019010)%Z.
 Proof. split; [reflexivity|discriminate]. Qed.
+
+(** The four ratios, truncated to 4 decimals (5 for 0.59999): corrected and
+    printed sum for ten quorums, printed and corrected sum for a hundred. *)
+Example seed_example_ratios :
+  (619991 * 10000 / (11 * 100000) = 5636 /\
+   659991 * 100000 / (11 * 100000) = 59999 /\
+   6019010 * 10000 / (101 * 100000) = 5959 /\
+   6019901 * 10000 / (101 * 100000) = 5960)%Z.
+Proof. repeat split; reflexivity. Qed.
