@@ -33,7 +33,7 @@ gotest:
 # The race detector on the collector and the cross-cutting tests (cheap now;
 # it matters once drivers run step functions from several goroutines).
 race:
-	$(GO) test -count=1 -race -short ./impl/certification/... ./tests/...
+	$(GO) test -count=1 -race -short ./impl/certification/... ./impl/leftright/... ./tests/...
 
 ## tlc: run TLC on every model in tla/manifest.json and compare with it.
 tlc:
