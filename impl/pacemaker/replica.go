@@ -362,15 +362,21 @@ func (r *Replica) setTimer(w View) {
 // onTimer is ONTIMEOUT: the i-th expiry in view curView complains about
 // w = curView + min(i−1, L) to leader(w+1) (the seed's RESETTIMER(view+1),
 // so crashed next leaders are skipped), stops accepting proposals of views
-// ≤ w, backs the timer off, and re-sends outstanding block requests to the
-// next replica in roster order. spec: PM-15, PM-32, PM-22, PM-19;
+// ≤ curView, backs the timer off, and re-sends outstanding block requests to
+// the next replica in roster order. spec: PM-15, PM-32, PM-22, PM-19;
 // tla: Pacemaker!Timeout
 func (r *Replica) onTimer(w View) {
 	if w != r.timerView || w < r.curView {
 		r.reject(0, TypeTimer, w, ReasonStale, nil)
 		return
 	}
-	r.complainedView = max(r.complainedView, w)
+	// Only the view the replica is in is abandoned. Abandoning the future
+	// views it complains about livelocked after GST: replicas split across
+	// two views abandoned each other's next view in turn (found by the
+	// simulator, tests.TestLivelockAbandonedViews). Voting safety rests on
+	// vheight and the lock alone, so voting in a view also complained
+	// about is safe.
+	r.complainedView = max(r.complainedView, r.curView)
 	r.policy.TimedOut()
 	r.stats.ComplaintsSigned++
 	vote := certification.SignVote(r.share, ComplaintStatement(r.roster, w))
