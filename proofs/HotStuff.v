@@ -12,12 +12,12 @@
     [justify] block (the block its QC certifies).  Only genesis is
     constrained globally (it is its own parent, view 0).  Whether a block
     is well-formed (view above its parent's, justify an ancestor from an
-    earlier view) is PM-32, checked by honest replicas before they vote:
+    earlier view) is PM-37, checked by honest replicas before they vote:
     a field of [honest_replica], not a property of every block.  The votes
     of the whole execution are a relation [voted r b]; [lock r b] is the
     block replica [r] had locked when it voted for [b].  Byzantine replicas
     vote arbitrarily; the honest rules are [honest_replica] below, among
-    them PM-31 (vote only above the lock).  Timing and message delivery do
+    them PM-36 (vote only above the lock).  Timing and message delivery do
     not matter for safety and are abstracted away. *)
 
 From Coq Require Import Arith Lia List.
@@ -31,7 +31,7 @@ Definition ancestor_of (parent : nat -> nat) (b a : nat) : Prop :=
     justify block.  Nothing is assumed about blocks in general beyond the
     root: a Byzantine leader may propose anything, so a block's parent or
     justify may be malformed.  The constraints honest replicas check before
-    voting are [well_formed] (PM-32) below, a precondition of honest voting. *)
+    voting are [well_formed] (PM-37) below, a precondition of honest voting. *)
 Record tree := mkTree {
   genesis : nat;
   parent : nat -> nat;
@@ -46,7 +46,7 @@ Definition ancestor (T : tree) (b a : nat) : Prop := ancestor_of (parent T) b a.
 
 Definition conflicting (T : tree) (a b : nat) : Prop := ~ ancestor T a b /\ ~ ancestor T b a.
 
-(** PM-32 (well-formed proposal): the block's view is above its parent's,
+(** PM-37 (well-formed proposal): the block's view is above its parent's,
     and its justify block is an ancestor from an earlier view.  (Genesis is
     not well-formed: its parent is itself, so nobody honest votes for it.) *)
 Definition well_formed (T : tree) (b : nat) : Prop :=
@@ -67,7 +67,7 @@ Record honest_replica (T : tree) (n q : nat) (voted : nat -> nat -> Prop)
   (lock : nat -> nat -> nat) (r : nat) : Prop := {
   (* at most one vote per view *)
   once_per_view : forall b1 b2, voted r b1 -> voted r b2 -> view T b1 = view T b2 -> b1 = b2;
-  (* PM-32: only well-formed blocks get honest votes *)
+  (* PM-37: only well-formed blocks get honest votes *)
   votes_well_formed : forall b, voted r b -> well_formed T b;
   (* safeNode: the block extends the lock, or its justify QC is newer than the lock *)
   safe_node : forall b, voted r b ->
@@ -77,7 +77,7 @@ Record honest_replica (T : tree) (n q : nat) (voted : nat -> nat -> Prop)
     view T (justify T (justify T b1)) <= view T (lock r b2);
   (* a lock is a certified block *)
   lock_certified : forall b, voted r b -> certified T n q voted (lock r b);
-  (* PM-31: vote only above the lock *)
+  (* PM-36: vote only above the lock *)
   vote_above_lock : forall b, voted r b -> view T (lock r b) < view T b;
   (* the replica checks the QC a block carries *)
   justify_certified : forall b, voted r b -> certified T n q voted (justify T b)
@@ -127,7 +127,7 @@ Proof.
   exists r. auto.
 Qed.
 
-(** A block with a QC got an honest vote, so it is well-formed (PM-32) and
+(** A block with a QC got an honest vote, so it is well-formed (PM-37) and
     in particular not genesis: its view is positive. *)
 Lemma qc_view_pos : forall T n q byz voted lock b,
   length byz + n < 2 * q -> hs_honest T n q byz voted lock ->
@@ -208,7 +208,7 @@ Proof.
     - (* first branch of safeNode: [B] extends the lock, which extends [z] *)
       apply ancestor_trans with (lock r B); [exact Ext|]. apply Sub; auto.
     - (* second branch: [B.justify] is newer than the lock, hence certified
-         and not older than [z]; PM-32 puts it below [B] on [B]'s branch *)
+         and not older than [z]; PM-37 puts it below [B] on [B]'s branch *)
       destruct (WF B (VB r RB)) as [_ [JA JV]].
       apply ancestor_trans with (justify T B); [exact JA|].
       apply Sub; auto; lia. }

@@ -741,7 +741,7 @@ func (r *Replica) verifyProposal(p Proposal, h Hash) error {
 // (PM-19), check well-formedness (PM-1), vote by the safety and liveness
 // rule (PM-5), UPDATE (PM-6), send NewView to the next leader and move on
 // unless leading the next view (PM-8).
-// spec: PM-1, PM-3, PM-4, PM-5, PM-8; tla: Pacemaker!ReceiveProposal
+// spec: PM-1, PM-3, PM-4, PM-5, PM-8, PM-36, PM-37; tla: Pacemaker!ReceiveProposal
 func (r *Replica) handleProposal(from ReplicaID, p Proposal, h Hash) {
 	b := p.Block
 	v := b.View
@@ -761,6 +761,10 @@ func (r *Replica) handleProposal(from ReplicaID, p Proposal, h Hash) {
 		rej(ReasonBadQC, errorf("QC of view %d for a block of view %d", b.Justify.View(), jb.View))
 		return
 	}
+	if jb.View >= v { // PM-37: the justify is of an earlier view
+		rej(ReasonBadAncestry, errorf("justify of view %d for a block of view %d", jb.View, v))
+		return
+	}
 	dummies, parent := padding(jb, jh, v)
 	if parent != b.Parent {
 		rej(ReasonBadAncestry, errorf("parent is not DummyChain(justify.node of view %d, %d)", jb.View, v))
@@ -772,10 +776,13 @@ func (r *Replica) handleProposal(from ReplicaID, p Proposal, h Hash) {
 	_, _ = r.store.Put(b)
 	r.lastHandled, r.lastAccepted = v, buffered{from: from, p: p, hash: h}
 
-	// PM-5: height(b) > vheight ∧ (b extends bLock ∨ height(b.justify.node) > height(bLock))
+	// PM-5: height(b) > vheight ∧ (b extends bLock ∨ height(b.justify.node) > height(bLock)),
+	// and PM-36: b.view > bLock.view (implied by PM-4 and PM-13; checked
+	// because the Coq safety proof rests on it).
 	lock, _ := r.store.Get(r.bLock)
 	vote := (b.Height() > r.vheight || r.cfg.Mutations.VoteTwice) &&
-		(r.store.Extends(h, r.bLock) || jb.Height() > lock.Height())
+		(r.store.Extends(h, r.bLock) || jb.Height() > lock.Height()) &&
+		(v > lock.View || r.cfg.Mutations.VoteTwice)
 	if vote {
 		r.vheight = max(r.vheight, b.Height())
 	}
