@@ -298,8 +298,17 @@ func checkDrift(m Model, c *Cfg) []string {
 			errs = append(errs, fmt.Sprintf("constant %s is in %s but not in the manifest", name, m.Cfg))
 		}
 	}
-	if (m.Check == "liveness") != (len(c.Properties) > 0) {
+	// Liveness models check properties; safety models only action
+	// properties, which the manifest must then name (see Model.Properties).
+	if (m.Check == "liveness" && len(c.Properties) == 0) ||
+		(m.Check == "safety" && len(c.Properties) > 0 && m.Properties == nil) {
 		errs = append(errs, fmt.Sprintf("check is %s but %s lists properties %v", m.Check, m.Cfg, c.Properties))
+	}
+	if m.Invariants != nil && !slices.Equal(m.Invariants, c.Invariants) {
+		errs = append(errs, fmt.Sprintf("invariants: %s has %v, manifest has %v", m.Cfg, c.Invariants, m.Invariants))
+	}
+	if m.Properties != nil && !slices.Equal(m.Properties, c.Properties) {
+		errs = append(errs, fmt.Sprintf("properties: %s has %v, manifest has %v", m.Cfg, c.Properties, m.Properties))
 	}
 	if name, ok := strings.CutPrefix(m.Expect, "violates:"); ok &&
 		!slices.Contains(c.Invariants, name) && !slices.Contains(c.Properties, name) {

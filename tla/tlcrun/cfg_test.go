@@ -80,6 +80,32 @@ func TestManifestMatchesCfgs(t *testing.T) {
 	c = readCfg(t, m)
 	m.Check = "liveness"
 	expectDrift(t, m, c, "check is liveness")
+
+	// A model that names its invariants and properties: the Pacemaker
+	// safety models list action properties, which a safety model may only
+	// do when the manifest names them.
+	var pm Model
+	for _, x := range man.Models {
+		if x.Spec == "Pacemaker" && x.Check == "safety" && x.Properties != nil {
+			pm = x
+		}
+	}
+	if pm.Name == "" {
+		t.Fatal("no Pacemaker safety model with properties in the manifest")
+	}
+	c = readCfg(t, pm)
+	if errs := checkDrift(pm, c); len(errs) > 0 {
+		t.Fatalf("%s: %v", pm.Name, errs)
+	}
+	unnamed := pm
+	unnamed.Properties = nil
+	expectDrift(t, unnamed, c, "check is safety")
+	reordered := pm
+	reordered.Invariants = slices.Clone(pm.Invariants)
+	slices.Reverse(reordered.Invariants)
+	expectDrift(t, reordered, c, "invariants:")
+	c.Properties = c.Properties[:1]
+	expectDrift(t, pm, c, "properties:")
 }
 
 func readCfg(t *testing.T, m Model) *Cfg {

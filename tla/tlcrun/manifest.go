@@ -33,6 +33,12 @@ type Model struct {
 	Constants Constants `json:"constants"`
 	Check     string    `json:"check"`  // "safety" or "liveness"
 	Expect    string    `json:"expect"` // "ok" or "violates:<invariant or property>"
+	// Invariants and Properties, when given, must equal the cfg's
+	// INVARIANTS and PROPERTIES (in order): they tell the Go explorer what
+	// to check. A safety model may list properties only here, as action
+	// properties ([][A]_v), which TLC checks during its breadth-first search.
+	Invariants []string `json:"invariants,omitempty"`
+	Properties []string `json:"properties,omitempty"`
 	// DistinctStates must match exactly for "ok" models; for violations it is
 	// where TLC stopped and is informational.
 	DistinctStates int `json:"distinct_states"`

@@ -25,6 +25,9 @@ type Outcome struct {
 
 var (
 	reInvariant = regexp.MustCompile(`^Error: Invariant (\S+) is violated`)
+	// An action property ([][A]_v in PROPERTIES) is checked on every step
+	// during the breadth-first search, and named.
+	reActionProperty = regexp.MustCompile(`^Error: Action property (\S+) is violated`)
 	// Anchored at the line start so "Progress(n) at ...:" lines do not match;
 	// the final summary is the last match.
 	reStates = regexp.MustCompile(`^([\d,]+) states generated, ([\d,]+) distinct states found`)
@@ -56,6 +59,8 @@ func parseTLC(out string) Outcome {
 			violation = first(violation, "violates:Deadlock")
 		case reInvariant.MatchString(line):
 			violation = first(violation, "violates:"+reInvariant.FindStringSubmatch(line)[1])
+		case reActionProperty.MatchString(line):
+			violation = first(violation, "violates:"+reActionProperty.FindStringSubmatch(line)[1])
 		case isTraceHeader(line):
 		case strings.HasPrefix(line, "Error:"):
 			firstError = first(firstError, line)

@@ -88,6 +88,32 @@ Finished checking temporal properties in 00s at 2026-11-21 14:27:02
 4 states generated, 3 distinct states found, 0 states left on queue.
 `
 
+// An action property ([][A]_v in PROPERTIES) broken by the last step; the
+// run is the toy spec x' = IF x = 3 THEN 1 ELSE x + 1 with [][x' >= x]_x.
+const outActionProperty = `TLC2 Version 2.20 of Day Month 20?? (rev: 2ec6b5f)
+Finished computing initial states: 1 distinct state generated at 2026-11-21 14:44:10.
+Error: Action property Mono is violated.
+Error: The behavior up to this point is:
+State 1: <Initial predicate>
+x = 0
+
+State 2: <Next line 5, col 9 to line 5, col 39 of module T>
+x = 1
+
+State 3: <Next line 5, col 9 to line 5, col 39 of module T>
+x = 2
+
+State 4: <Next line 5, col 9 to line 5, col 39 of module T>
+x = 3
+
+State 5: <Next line 5, col 9 to line 5, col 39 of module T>
+x = 1
+
+5 states generated, 4 distinct states found, 0 states left on queue.
+The depth of the complete state graph search is 4.
+Finished in 01s at (2026-11-21 14:44:10)
+`
+
 const outAssumeFalse = `TLC2 Version 2.20 of Day Month 20?? (rev: 2ec6b5f)
 Starting... (2026-11-21 14:29:13)
 Error: Assumption line 40, col 5 to line 44, col 41 of module HarvesterCertification is false.
@@ -113,6 +139,8 @@ func TestParseTLC(t *testing.T) {
 			Generated: 5, Distinct: 4, TraceStates: 3}},
 		{"temporal lasso", outTemporalLasso, Outcome{Version: version, Verdict: verdictTemporal,
 			Generated: 4, Distinct: 3, TraceStates: 3}},
+		{"action property", outActionProperty, Outcome{Version: version, Verdict: "violates:Mono",
+			Generated: 5, Distinct: 4, TraceStates: 5}},
 		{"assumption false", outAssumeFalse, Outcome{Version: version, Verdict: verdictError,
 			Detail: "Error: Assumption line 40, col 5 to line 44, col 41 of module HarvesterCertification is false."}},
 		{"bad option", outBadOption, Outcome{Version: version, Verdict: verdictError,
