@@ -27,6 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stdout, "usage: fhbft simulate [flags]   (fhbft simulate --help lists the flags)")
 		fmt.Fprintln(stdout, "       fhbft pacemaker [flags]  (fhbft pacemaker --help lists the flags)")
+		fmt.Fprintln(stdout, "       fhbft farm [flags]       (fhbft farm --help lists the flags)")
 		return 0
 	}
 	switch args[0] {
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return simulate(args[1:], stdout, stderr)
 	case "pacemaker":
 		return pacemakerCmd(args[1:], stdout, stderr)
+	case "farm":
+		return farmCmd(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "fhbft: unknown command %q\n", args[0])
 	return 2

@@ -35,3 +35,15 @@ func TestBadFlags(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+func TestPacemakerAndFarmRun(t *testing.T) {
+	for _, args := range [][]string{{"pacemaker", "-views", "30"}, {"farm"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("fhbft %v: exit %d: %s\n%s", args, code, errb.String(), out.String())
+		}
+		if out.Len() == 0 {
+			t.Fatalf("fhbft %v printed nothing", args)
+		}
+	}
+}
