@@ -1,9 +1,7 @@
 package certification
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 
@@ -44,13 +42,6 @@ var definedModels = []struct {
 	{"live_n5_q3_b0_crash2", Config{seq(1, 5), nil, seq(1, 3), 3, []int{1}, []int{1, 2}, []int{1}}, Liveness, "ok", 0},
 	{"live_n5_q3_crash3_bug", Config{seq(1, 5), nil, seq(1, 2), 3, []int{1}, []int{1, 2}, []int{1}}, Liveness, "violates:Termination", 3},
 	{"live_n4_q3_b1_split_bug", Config{seq(1, 4), []int{4}, seq(1, 3), 3, []int{1}, []int{1, 2}, []int{1, 2}}, Liveness, "violates:Termination", 4},
-}
-
-func verdict(res explore.Result[State]) string {
-	if res.Violation == nil {
-		return "ok"
-	}
-	return "violates:" + res.Violation.Name
 }
 
 // closedFormCount counts the reachable states without exploring: a state
@@ -135,8 +126,8 @@ func TestDefinedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %s, %d distinct states, depth %d, %v", m.name, verdict(res), res.Distinct, res.Depth, res.Duration)
-			if got := verdict(res); got != m.expect {
+			t.Logf("%s: %s, %d distinct states, depth %d, %v", m.name, explore.Verdict(res), res.Distinct, res.Depth, res.Duration)
+			if got := explore.Verdict(res); got != m.expect {
 				t.Fatalf("verdict %s, want %s; %v", got, m.expect, res.Violation)
 			}
 			if res.Violation != nil {
@@ -164,47 +155,19 @@ func TestDefinedModels(t *testing.T) {
 	}
 }
 
-// manifest is tla/manifest.json, written with TLC's results.
-type manifest struct {
-	TLC struct {
-		Version string `json:"version"`
-		Workers int    `json:"workers"`
-	} `json:"tlc"`
-	Models []struct {
-		Name           string  `json:"name"`
-		Spec           string  `json:"spec"`
-		Cfg            string  `json:"cfg"`
-		Constants      Config  `json:"constants"`
-		Check          string  `json:"check"`
-		Expect         string  `json:"expect"`
-		DistinctStates int     `json:"distinct_states"`
-		TraceStates    int     `json:"trace_states"`
-		TLCTraceStates int     `json:"tlc_trace_states"`
-		TLCSeconds     float64 `json:"tlc_seconds"`
-		Note           string  `json:"note"`
-	} `json:"models"`
-}
-
 const manifestPath = "../../tla/manifest.json"
 
 // TestManifestVerdicts explores every HarvesterCertification model of
 // tla/manifest.json and requires TLC's verdicts: the same state count for
 // "ok" models, the same violated property and trace length otherwise.
 func TestManifestVerdicts(t *testing.T) {
-	data, err := os.ReadFile(manifestPath)
+	man, err := explore.ReadManifest[Config](manifestPath, "HarvesterCertification")
 	if err != nil {
-		t.Fatalf("cannot read %s (written with TLC's results; see tla/README.md): %v", manifestPath, err)
-	}
-	var man manifest
-	if err := json.Unmarshal(data, &man); err != nil {
-		t.Fatalf("%s: %v", manifestPath, err)
+		t.Fatal(err)
 	}
 	t.Logf("manifest: TLC %q, %d workers", man.TLC.Version, man.TLC.Workers)
 	seen := map[string]bool{}
 	for _, m := range man.Models {
-		if m.Spec != "HarvesterCertification" {
-			continue
-		}
 		seen[m.Name] = true
 		t.Run(m.Name, func(t *testing.T) {
 			for _, d := range definedModels {
@@ -225,22 +188,16 @@ func TestManifestVerdicts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := verdict(res)
+			got := explore.Verdict(res)
 			t.Logf("%s (%s): Go %s, %d distinct states, depth %d, %v; TLC %d distinct states, %.2fs",
 				m.Name, m.Check, got, res.Distinct, res.Depth, res.Duration, m.DistinctStates, m.TLCSeconds)
-			if got != m.Expect {
-				t.Fatalf("verdict %s, manifest expects %s\n%v", got, m.Expect, res.Violation)
+			for _, d := range explore.Disagreements(m, res) {
+				t.Error(d)
 			}
-			if res.Violation == nil {
-				if res.Distinct != m.DistinctStates {
-					t.Errorf("%d distinct states, TLC found %d", res.Distinct, m.DistinctStates)
-				}
+			if got != m.Expect || res.Violation == nil {
 				return
 			}
 			checkTrace(t, m.Constants, res.Violation.Trace)
-			if len(res.Violation.Trace) != m.TraceStates {
-				t.Errorf("counterexample has %d states, manifest says %d\n%s", len(res.Violation.Trace), m.TraceStates, res.Violation)
-			}
 		})
 	}
 	for _, d := range definedModels {

@@ -1,8 +1,6 @@
 package pacemaker
 
 import (
-	"encoding/json"
-	"os"
 	"slices"
 	"testing"
 
@@ -49,13 +47,6 @@ var definedModels = []struct {
 	{"pm_live_n5_q3_silent2_bug", Config{seq(1, 5), nil, []int{2, 4}, 3, 8, seq(1, 8)}, Liveness, "violates:Progress", 38},
 }
 
-func verdict(res explore.Result[State]) string {
-	if res.Violation == nil {
-		return "ok"
-	}
-	return "violates:" + res.Violation.Name
-}
-
 // checkTrace verifies that a counterexample is a behaviour of the model
 // (with mut planted): it starts in Init and each step is the labelled
 // action. The explorer's action-property marks are not part of the model
@@ -82,29 +73,6 @@ func checkTrace(t *testing.T, cfg Config, mut Mutations, trace []explore.Step[St
 	}
 }
 
-// manifest is tla/manifest.json, written with TLC's results.
-type manifest struct {
-	TLC struct {
-		Version string `json:"version"`
-		Workers int    `json:"workers"`
-	} `json:"tlc"`
-	Models []struct {
-		Name           string   `json:"name"`
-		Spec           string   `json:"spec"`
-		Cfg            string   `json:"cfg"`
-		Constants      Config   `json:"constants"`
-		Check          string   `json:"check"`
-		Expect         string   `json:"expect"`
-		Invariants     []string `json:"invariants"`
-		Properties     []string `json:"properties"`
-		DistinctStates int      `json:"distinct_states"`
-		TraceStates    int      `json:"trace_states"`
-		TLCTraceStates int      `json:"tlc_trace_states"`
-		TLCSeconds     float64  `json:"tlc_seconds"`
-		Note           string   `json:"note"`
-	} `json:"models"`
-}
-
 const manifestPath = "../../tla/manifest.json"
 
 // TestManifestVerdicts explores every Pacemaker model of tla/manifest.json
@@ -112,20 +80,13 @@ const manifestPath = "../../tla/manifest.json"
 // verdicts: the same state count for "ok" models, the same violated
 // property and trace length otherwise.
 func TestManifestVerdicts(t *testing.T) {
-	data, err := os.ReadFile(manifestPath)
+	man, err := explore.ReadManifest[Config](manifestPath, "Pacemaker")
 	if err != nil {
-		t.Fatalf("cannot read %s (written with TLC's results; see tla/README.md): %v", manifestPath, err)
-	}
-	var man manifest
-	if err := json.Unmarshal(data, &man); err != nil {
-		t.Fatalf("%s: %v", manifestPath, err)
+		t.Fatal(err)
 	}
 	t.Logf("manifest: TLC %q, %d workers", man.TLC.Version, man.TLC.Workers)
 	seen := map[string]bool{}
 	for _, m := range man.Models {
-		if m.Spec != "Pacemaker" {
-			continue
-		}
 		seen[m.Name] = true
 		t.Run(m.Name, func(t *testing.T) {
 			for _, d := range definedModels {
@@ -149,22 +110,16 @@ func TestManifestVerdicts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := verdict(res)
+			got := explore.Verdict(res)
 			t.Logf("%s (%s): Go %s, %d distinct states, depth %d, %v; TLC %d distinct states, %.2fs",
 				m.Name, m.Check, got, res.Distinct, res.Depth, res.Duration, m.DistinctStates, m.TLCSeconds)
-			if got != m.Expect {
-				t.Fatalf("verdict %s, manifest expects %s\n%v", got, m.Expect, res.Violation)
+			for _, d := range explore.Disagreements(m, res) {
+				t.Error(d)
 			}
-			if res.Violation == nil {
-				if res.Distinct != m.DistinctStates {
-					t.Errorf("%d distinct states, TLC found %d", res.Distinct, m.DistinctStates)
-				}
+			if got != m.Expect || res.Violation == nil {
 				return
 			}
 			checkTrace(t, m.Constants, Mutations{}, res.Violation.Trace)
-			if len(res.Violation.Trace) != m.TraceStates {
-				t.Errorf("counterexample has %d states, manifest says %d\n%s", len(res.Violation.Trace), m.TraceStates, res.Violation)
-			}
 		})
 	}
 	for _, d := range definedModels {
@@ -187,7 +142,7 @@ func TestDefinedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := verdict(res); got != m.expect {
+			if got := explore.Verdict(res); got != m.expect {
 				t.Fatalf("verdict %s, want %s; %v", got, m.expect, res.Violation)
 			}
 			checkTrace(t, m.cfg, Mutations{}, res.Violation.Trace)
