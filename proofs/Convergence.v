@@ -1,10 +1,13 @@
 (** * Determinism of the convergence function (Theorem 5)
 
     A model of the miner's convergence step over the round's transactions
-    (BRIEF §2 step 8; CONV-* in spec/dag.md, a later issue; stated here
-    ahead of it).  A transaction carries its sender [from], its [nonce], its
-    identity [txid] and a [key] (its position in the round's
-    conflict-resolution order).  The function
+    (BRIEF §2 step 8; spec/dag.md CONV-3, CONV-4, CONV-5, CONV-12).  A
+    transaction carries its sender [from], its [nonce], its identity [txid]
+    and a [key] (its position in the round's conflict-resolution order).
+    One transfer included by several proposers appears once per proposer,
+    with that proposer's position as its key; since such copies share a
+    slot, the copy with the least key is the one kept, which is CONV-3's
+    "least position".  The function
 
     1. drops duplicate transactions,
     2. for every slot [(from, nonce)] keeps the minimum by a total order
