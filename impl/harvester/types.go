@@ -45,8 +45,8 @@ type Config struct {
 	// (proposal blocks, evidence, convergence blocks, votes, commands).
 	MaxAhead dag.Round
 	// KeepRounds is how many final rounds the store keeps for fetches
-	// (DAG-3: default 1, the last final round; more lets harvesters that
-	// lag further behind fetch what they missed).
+	// (DAG-3: default 4; a harvester that lags by more cannot fetch what
+	// it missed and needs state sync, which is out of scope).
 	KeepRounds dag.Round
 	// MaxPool bounds the pool of certified transfers (MEV-6).
 	MaxPool int
@@ -86,7 +86,7 @@ func (c Config) withDefaults() Config {
 		c.MaxAhead = DefaultMaxAhead
 	}
 	if c.KeepRounds == 0 {
-		c.KeepRounds = 1
+		c.KeepRounds = 4
 	}
 	if c.MaxPool == 0 {
 		c.MaxPool = DefaultMaxPool
