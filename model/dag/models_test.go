@@ -1,0 +1,192 @@
+package dag
+
+import (
+	"testing"
+
+	"github.com/fhbft/fhbft/model/explore"
+)
+
+// Constants shared by several models (see the MC_dag_*.cfg headers).
+var (
+	n3eq1 = Config{Harvesters: []int{1, 2, 3}, Equivocators: []int{1}, MinRefs: 2, Miners: []int{1},
+		MaxRound: 3, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3, 4, 5}, LateTxs: []int{4},
+		ByzBlocks: [][]int{{}, {2}, {3}}, CertsPerRound: 1}
+	n4wh1 = Config{Harvesters: []int{1, 2, 3, 4}, Withholders: []int{1}, MinRefs: 3, Miners: []int{1, 2},
+		MaxRound: 3, MaxDeferRounds: 2, InitBalance: 4, Certified: []int{1, 2, 3, 5, 6},
+		ByzBlocks: [][]int{{}, {2}}, CertsPerRound: 1}
+	liveN3eq1 = Config{Harvesters: []int{1, 2, 3}, Equivocators: []int{1}, MinRefs: 2, Miners: []int{1, 2},
+		MaxRound: 3, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3, 4, 5}, LateTxs: []int{4},
+		ByzBlocks: [][]int{{}, {2}}, CertsPerRound: 1}
+)
+
+func with(c Config, f func(*Config)) Config {
+	f(&c)
+	return c
+}
+
+// definedModels are the models of the shared definition (the MC_dag_*.cfg
+// files), with the shortest counterexample lengths derived by hand (states,
+// initial included):
+//   - dag_n3_eq1_input_order_bug: Propose(2) and the equivocator (position
+//     1) sending {2} give miner 1 two counted blocks; in SortBlocks order
+//     transfer 2 is met first, in the reverse order transfer 1: 3 states.
+//   - dag_n3_eq1_two_certs_bug: the two miners need different inboxes with
+//     two counted blocks each: two Propose and one equivocator send (3),
+//     two Certify (2), two nodes finalizing different blocks (2): 8 states.
+//   - dag_live_n3_wh2_bug: Propose(1); the withholders stay silent and one
+//     counted block is below MinRefs = 2, so nothing fair is enabled: 2
+//     states.
+//   - dag_live_n4_b2_minrefs2_bug: the two Byzantine harvesters send empty
+//     blocks (2), Certify (1), both nodes finalize (2), NextRound (1); the
+//     only fair-quiescent states are after the last round: 7 states.
+var definedModels = []struct {
+	name        string
+	cfg         Config
+	mode        Mode
+	expect      string
+	traceStates int
+}{
+	{"dag_n3_eq1", n3eq1, Safety, "ok", 0},
+	{"dag_n4_wh1_m2", n4wh1, Safety, "ok", 0},
+	{"dag_live_n3_eq1", liveN3eq1, Liveness, "ok", 0},
+	{"dag_n3_eq1_input_order_bug", with(n3eq1, func(c *Config) { c.ResolveByInputOrder = true }),
+		Safety, "violates:OrderIndependent", 3},
+	{"dag_n3_eq1_two_certs_bug", with(n3eq1, func(c *Config) { c.Miners = []int{1, 2}; c.CertsPerRound = 2 }),
+		Safety, "violates:ChainsPrefix", 8},
+	{"dag_live_n3_wh2_bug", Config{Harvesters: []int{1, 2, 3}, Withholders: []int{2, 3}, MinRefs: 2, Miners: []int{1},
+		MaxRound: 1, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3}, ByzBlocks: [][]int{{}}, CertsPerRound: 1},
+		Liveness, "violates:EventuallyFinal", 2},
+	{"dag_live_n4_b2_minrefs2_bug", Config{Harvesters: []int{1, 2, 3, 4}, Equivocators: []int{3}, Withholders: []int{4},
+		MinRefs: 2, Miners: []int{1}, MaxRound: 1, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3},
+		ByzBlocks: [][]int{{}}, CertsPerRound: 1},
+		Liveness, "violates:EventuallyFinal", 7},
+}
+
+// checkTrace verifies that a counterexample is a behaviour of the model:
+// it starts in Init and each step is the labelled action.
+func checkTrace(t *testing.T, cfg Config, mut Mutations, trace []explore.Step[State]) {
+	t.Helper()
+	m, err := newModel(cfg, mut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trace) == 0 || !trace[0].State.Equal(m.Init()) {
+		t.Fatalf("trace does not start in Init")
+	}
+	for k := 1; k < len(trace); k++ {
+		found := false
+		for _, n := range m.Successors(trace[k-1].State) {
+			if n.Label == trace[k].Label && n.Next.Equal(trace[k].State) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("step %d (%s) is not a step of Next", k+1, trace[k].Label)
+		}
+	}
+}
+
+// TestDefinedModels checks the shared definition's configs on their own:
+// the verdicts and the hand-derived trace lengths.
+func TestDefinedModels(t *testing.T) {
+	for _, d := range definedModels {
+		t.Run(d.name, func(t *testing.T) {
+			res, err := Explore(d.cfg, Options{Mode: d.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %s, %d distinct states, depth %d, %v", d.name, explore.Verdict(res), res.Distinct, res.Depth, res.Duration)
+			if got := explore.Verdict(res); got != d.expect {
+				t.Fatalf("verdict %s, want %s; %v", got, d.expect, res.Violation)
+			}
+			if res.Violation != nil {
+				checkTrace(t, d.cfg, Mutations{}, res.Violation.Trace)
+				if len(res.Violation.Trace) != d.traceStates {
+					t.Errorf("trace has %d states, want %d:\n%s", len(res.Violation.Trace), d.traceStates, res.Violation)
+				}
+				t.Logf("counterexample:\n%s", res.Violation)
+			}
+		})
+	}
+}
+
+const manifestPath = "../../tla/manifest.json"
+
+// TestManifestVerdicts explores every DAGConvergence model of
+// tla/manifest.json with the invariants its cfg lists and requires TLC's
+// verdicts: the same state count for "ok" models, the same violated
+// property and trace length otherwise.
+func TestManifestVerdicts(t *testing.T) {
+	man, err := explore.ReadManifest[Config](manifestPath, "DAGConvergence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("manifest: TLC %q, %d workers", man.TLC.Version, man.TLC.Workers)
+	seen := map[string]bool{}
+	for _, m := range man.Models {
+		seen[m.Name] = true
+		t.Run(m.Name, func(t *testing.T) {
+			for _, d := range definedModels {
+				if d.name == m.Name && d.cfg.String() != m.Constants.String() {
+					t.Errorf("manifest constants differ from the shared definition:\n manifest: %v\n defined:  %v", m.Constants, d.cfg)
+				}
+			}
+			var mode Mode
+			switch m.Check {
+			case "safety":
+				mode = Safety
+			case "liveness":
+				mode = Liveness
+				if len(m.Properties) != 1 || m.Properties[0] != "EventuallyFinal" {
+					t.Fatalf("liveness models check EventuallyFinal, manifest lists %v", m.Properties)
+				}
+			default:
+				t.Fatalf("unknown check %q", m.Check)
+			}
+			if m.Invariants == nil {
+				t.Fatal(`DAGConvergence models must list "invariants" (the cfg's, checked by tlcrun)`)
+			}
+			res, err := Explore(m.Constants, Options{Mode: mode, Invariants: m.Invariants})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := explore.Verdict(res)
+			t.Logf("%s (%s): Go %s, %d distinct states, depth %d, %v; TLC %d distinct states, %.2fs",
+				m.Name, m.Check, got, res.Distinct, res.Depth, res.Duration, m.DistinctStates, m.TLCSeconds)
+			for _, d := range explore.Disagreements(m, res) {
+				t.Error(d)
+			}
+			if got == m.Expect && res.Violation != nil {
+				checkTrace(t, m.Constants, Mutations{}, res.Violation.Trace)
+			}
+		})
+	}
+	for _, d := range definedModels {
+		if !seen[d.name] {
+			t.Errorf("manifest lacks model %s", d.name)
+		}
+	}
+}
+
+func TestExploreRejectsBadConfig(t *testing.T) {
+	for field, c := range map[string]Config{
+		"Harvesters":    with(n3eq1, func(c *Config) { c.Harvesters = []int{1, 3} }),
+		"Withholders":   with(n3eq1, func(c *Config) { c.Withholders = []int{1} }),
+		"MinRefs":       with(n3eq1, func(c *Config) { c.MinRefs = 4 }),
+		"Certified":     with(n3eq1, func(c *Config) { c.Certified = []int{7} }),
+		"LateTxs":       with(n3eq1, func(c *Config) { c.LateTxs = []int{6} }),
+		"ByzBlocks":     with(n3eq1, func(c *Config) { c.ByzBlocks = [][]int{{0}} }),
+		"CertsPerRound": with(n3eq1, func(c *Config) { c.CertsPerRound = 3 }),
+		"Miners":        with(n3eq1, func(c *Config) { c.Miners = nil }),
+	} {
+		_, err := Explore(c, Options{})
+		ce, ok := err.(*ConfigError)
+		if !ok || ce.Field != field {
+			t.Errorf("%s: want a ConfigError for %s, got %v", field, field, err)
+		}
+	}
+	if _, err := Explore(n3eq1, Options{Invariants: []string{"NoSuchThing"}}); err == nil {
+		t.Error("unknown invariant name accepted")
+	}
+}
