@@ -34,6 +34,18 @@
 (* compares two real input orders; ResolveByInputOrder plants the bug that *)
 (* a slot goes to the candidate met first.                                 *)
 (*                                                                         *)
+(* A node's ledger (CONV-14) is the post state of its last final block and *)
+(* its rejected set, RejectedSet(chain): the digests its final blocks      *)
+(* rejected whose slot is still open. Both are functions of the node's     *)
+(* chain of final blocks, so they are operators, not variables; the set is *)
+(* the one a node keeps incrementally (Finalize adds a block's rejected    *)
+(* digests and drops those whose sender's nonce passed them) and it is     *)
+(* dropped per slot exactly as CONV-14 says, NOT kept for ever: a digest   *)
+(* whose slot closed and that is proposed again must be rejected as a      *)
+(* replay (CONV-6), which the models reach (transfer 2 after 1), so        *)
+(* keeping it for ever would change the blocks. IgnoreRejected turns       *)
+(* CONV-14 off (the set is taken as empty), which RejectionsFinal catches. *)
+(*                                                                         *)
 (* model/dag implements the same state space in Go; tla/manifest.json      *)
 (* holds the state counts both must reach.                                 *)
 (***************************************************************************)
@@ -52,7 +64,8 @@ CONSTANTS
     LateTxs,        \* those of Certified certified only from round 2 on
     ByzBlocks,      \* transfer sets Byzantine proposal blocks may carry
     CertsPerRound,  \* certified convergence blocks per round (1: CERT-11)
-    ResolveByInputOrder \* planted bug in Converge (CONV-4, CONV-5)
+    ResolveByInputOrder, \* planted bug in Converge (CONV-4, CONV-5)
+    IgnoreRejected  \* planted bug: CONV-14 off, the rejected set is ignored
 
 \* The transfer universe, in digest order (TX-5): two accounts, to = the
 \* other one. 1 and 2 conflict on slot (1, 0); 3 follows either and may
@@ -81,6 +94,7 @@ ASSUME ConstantsOK ==
     /\ ByzBlocks \subseteq SUBSET TxIds
     /\ CertsPerRound \in {1, 2}
     /\ ResolveByInputOrder \in BOOLEAN
+    /\ IgnoreRejected \in BOOLEAN
 
 N == Cardinality(Harvesters)
 Byzantine == Equivocators \cup Withholders
@@ -99,7 +113,6 @@ CertifiedBy(r) == IF r = 1 THEN Certified \ LateTxs ELSE Certified
 \* spec: ORD-2. pos_r(h): a rotation by round, 1-based.
 Pos(r, h) == ((h + r - 2) % N) + 1
 
-Range(s) == {s[i] : i \in DOMAIN s}
 Reverse(s) == [i \in 1..Len(s) |-> s[Len(s) + 1 - i]]
 Min(S) == CHOOSE x \in S : \A y \in S : x <= y
 Reasons == {"conflict", "replay", "overdraft", "gap-expired"}
@@ -125,6 +138,22 @@ GenesisBlock == [round |-> 0, refs |-> {}, equivocations |-> {}, applied |-> << 
 DeferredIds(blk) == {d[1] : d \in blk.deferred}
 Since(blk, t) == (CHOOSE d \in blk.deferred : d[1] = t)[2]
 RejectedIds(blk) == {x[1] : x \in blk.rejected}
+
+Range(s) == {s[i] : i \in DOMAIN s}
+
+\* A chain is a node's final blocks, rounds 1..Len(c); its state is the
+\* post of the last one.
+TipOf(c) == IF c = << >> THEN GenesisState ELSE c[Len(c)].post
+ChainApplied(c) == UNION {Range(c[i].applied) : i \in DOMAIN c}
+ChainRejected(c) == UNION {RejectedIds(c[i]) : i \in DOMAIN c}
+
+\* spec: CONV-14. The ledger's rejected set after chain c: every digest a
+\* final block rejected while its slot is open (nonce >= the sender's).
+RejectedSet(c) == {t \in ChainRejected(c) : Tx(t).nonce >= TipOf(c).nonce[From(t)]}
+
+\* What Converge excludes after chain c: the rejected set, or nothing with
+\* the planted bug.
+Excluded(c) == IF IgnoreRejected THEN {} ELSE RejectedSet(c)
 
 \* Proposal blocks are [proposer, txs]; Code orders them (proposer, then
 \* the transfer set as a bit mask) so that sequences of inputs are defined
@@ -180,20 +209,23 @@ ApplyReady(rest, st, applied, over, key) ==
                THEN ApplyReady(rest \ {t}, st, applied, over \cup {t}, key)
                ELSE ApplyReady(rest \ {t}, ApplyTx(st, t), Append(applied, t), over, key)
 
-\* spec: CONV-1..CONV-10. Converge(round, prev, inputs): prev is the round
-\* r - 1 final block (its post is the state), ins a sequence of proposal
-\* blocks (duplicates and equivocation pairs allowed).
-Converge(r, prev, ins) ==
+\* spec: CONV-1..CONV-10, CONV-14. Converge(round, prev, rej, inputs):
+\* prev is the round r - 1 final block (its post is the state), rej the
+\* ledger's rejected set (with post, the node's ledger), ins a sequence of
+\* proposal blocks (duplicates and equivocation pairs allowed).
+Converge(r, prev, rej, ins) ==
     LET S == Range(ins)
         eq == EquivOf(S)
         counted == CountedOf(S)
         defIds == DeferredIds(prev)
-        cands == defIds \cup UNION {b.txs : b \in counted}
+        \* CONV-3, CONV-14: less the rejected set.
+        cands == (defIds \cup UNION {b.txs : b \in counted}) \ rej
         \* CONV-3: rank 0 if carried in prev.deferred, else least position.
         key == [t \in cands |->
                    <<IF t \in defIds THEN 0
                      ELSE Min({Pos(r, b.proposer) : b \in {c \in counted : t \in c.txs}}), t>>]
-        stream == SortIds(defIds) \o Stream(SelectSeq(ins, LAMBDA b : b \in counted))
+        stream == SelectSeq(SortIds(defIds) \o Stream(SelectSeq(ins, LAMBDA b : b \in counted)),
+                            LAMBDA t : t \notin rej)
         winners == FoldSlots({}, stream, key)
         \* CONV-6
         stale == {t \in winners : Tx(t).nonce < prev.post.nonce[From(t)]}
@@ -233,16 +265,13 @@ Init ==
 \* All nodes agree on rounds 1..round - 1 when round starts (NextRound).
 AnyNode == CHOOSE n \in Nodes : TRUE
 Tip == IF round = 1 THEN GenesisBlock ELSE final[AnyNode][round - 1]
+Chain == SubSeq(final[AnyNode], 1, round - 1)
 
-ChainApplied(c) == UNION {Range(c[i].applied) : i \in DOMAIN c}
-ChainRejected(c) == UNION {RejectedIds(c[i]) : i \in DOMAIN c}
 Resolved(c, t) == t \in ChainApplied(c) \cup ChainRejected(c)
 
 \* spec: MEV-6. Certified, not applied or rejected by a final block, and
 \* not carried as deferred by the tip.
-Pool ==
-    LET c == SubSeq(final[AnyNode], 1, round - 1)
-    IN CertifiedBy(round) \ (ChainApplied(c) \cup ChainRejected(c) \cup DeferredIds(Tip))
+Pool == CertifiedBy(round) \ (ChainApplied(Chain) \cup ChainRejected(Chain) \cup DeferredIds(Tip))
 
 Sent == UNION {inbox[m] : m \in Miners}
 
@@ -293,10 +322,11 @@ WithholderSend(h, txs, m) ==
     /\ Deliver(b, {m})
     /\ UNCHANGED <<round, final, built, cert>>
 
-\* spec: MINE-1, MINE-3, CONV-2, CONV-13. Miner m builds once from its
-\* inbox, in the order SortBlocks gives, and the block is certified.
+\* spec: MINE-1, MINE-3, CONV-2, CONV-13, CONV-14. Miner m builds once
+\* from its inbox, in the order SortBlocks gives, on the nodes' ledger
+\* (Tip's post and the rejected set), and the block is certified.
 Certify(m) ==
-    LET blk == Converge(round, Tip, SortBlocks(inbox[m])) IN
+    LET blk == Converge(round, Tip, Excluded(Chain), SortBlocks(inbox[m])) IN
     /\ m \in Miners \ built
     /\ RoundOpen
     /\ Cardinality(CountedOf(inbox[m])) >= MinRefs
@@ -350,7 +380,6 @@ LiveSpec == Spec /\ Fairness
 
 Prefix(a, b) == Len(a) <= Len(b) /\ \A i \in 1..Len(a) : a[i] = b[i]
 Prev(c, i) == IF i = 1 THEN GenesisBlock ELSE c[i - 1]
-TipOf(c) == IF c = << >> THEN GenesisState ELSE c[Len(c)].post
 
 RECURSIVE SumFees(_)
 SumFees(s) == IF s = << >> THEN 0 ELSE Tx(Head(s)).fee + SumFees(Tail(s))
@@ -395,7 +424,8 @@ OrderIndependent ==
     \A m \in Miners \ built :
         (RoundOpen /\ Cardinality(CountedOf(inbox[m])) >= MinRefs) =>
             LET asc == SortBlocks(inbox[m])
-            IN Converge(round, Tip, asc) = Converge(round, Tip, Reverse(asc) \o asc)
+            IN Converge(round, Tip, Excluded(Chain), asc)
+                 = Converge(round, Tip, Excluded(Chain), Reverse(asc) \o asc)
 
 \* spec: FIN-4.
 ChainsPrefix ==
@@ -423,15 +453,17 @@ Conservation ==
         /\ st.bal[1] + st.bal[2] + st.sink = 2 * InitBalance
         /\ st.sink = ChainFees(final[n])
 
-\* spec: CONV-10, FIN-2. applied, rejected and deferred partition the
-\* candidates, one reason each; fees are the applied fees; post is the
-\* replay of applied on the previous state.
+\* spec: CONV-10, CONV-3, FIN-2. applied, rejected and deferred partition
+\* the candidates (less what Converge excludes), one reason each; fees are
+\* the applied fees; post is the replay of applied on the previous state.
+\* With IgnoreRejected nothing is excluded, so Accounting checks CONV-10 of
+\* that (buggy) Converge and only RejectionsFinal sees the bug.
 Accounting ==
     \A n \in Nodes : LET c == final[n] IN
         \A i \in DOMAIN c :
             LET b == c[i]
                 p == Prev(c, i)
-                cands == DeferredIds(p) \cup UNION {x.txs : x \in b.refs}
+                cands == (DeferredIds(p) \cup UNION {x.txs : x \in b.refs}) \ Excluded(SubSeq(c, 1, i - 1))
                 A == Range(b.applied)
                 R == RejectedIds(b)
                 D == DeferredIds(b)
@@ -443,6 +475,12 @@ Accounting ==
                /\ Cardinality(b.deferred) = Cardinality(D)
                /\ b.fees = SumFees(b.applied)
                /\ rp.ok /\ rp.st = b.post
+
+\* spec: CONV-14, FIN-2. A digest a final block rejected is never applied
+\* by a later final block of the same node.
+RejectionsFinal ==
+    \A n \in Nodes : LET c == final[n] IN
+        \A i, j \in DOMAIN c : i < j => RejectedIds(c[i]) \cap Range(c[j].applied) = {}
 
 \* spec: CONV-9, FIN-6 (bounded). A transfer in an honest counted block of
 \* round i is applied or rejected once round i + MaxDeferRounds is final.

@@ -30,6 +30,10 @@ type Config struct {
 	// ResolveByInputOrder plants the bug that Converge gives a slot to the
 	// candidate met first in its input sequence.
 	ResolveByInputOrder bool `json:"ResolveByInputOrder"`
+	// IgnoreRejected plants the bug that CONV-14 is off: Converge is given
+	// an empty rejected set, so a rejected transfer proposed again can be
+	// applied later (dag_n3_rejectagain_bug).
+	IgnoreRejected bool `json:"IgnoreRejected"`
 }
 
 // Universe is the module's transfer universe, IDs 1..6 in digest order:
@@ -231,8 +235,8 @@ func (c Config) String() string {
 	slices.Sort(byz)
 	return fmt.Sprintf("Harvesters = %s, Equivocators = %s, Withholders = %s, MinRefs = %d, Miners = %s, "+
 		"MaxRound = %d, MaxDeferRounds = %d, InitBalance = %d, Certified = %s, LateTxs = %s, ByzBlocks = {%s}, "+
-		"CertsPerRound = %d, ResolveByInputOrder = %v",
+		"CertsPerRound = %d, ResolveByInputOrder = %v, IgnoreRejected = %v",
 		set(c.Harvesters), set(c.Equivocators), set(c.Withholders), c.MinRefs, set(c.Miners),
 		c.MaxRound, c.MaxDeferRounds, c.InitBalance, set(c.Certified), set(c.LateTxs), strings.Join(byz, ", "),
-		c.CertsPerRound, strings.ToUpper(fmt.Sprint(c.ResolveByInputOrder)))
+		c.CertsPerRound, strings.ToUpper(fmt.Sprint(c.ResolveByInputOrder)), strings.ToUpper(fmt.Sprint(c.IgnoreRejected)))
 }

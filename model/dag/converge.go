@@ -2,7 +2,7 @@
 // state space, actions, invariants and liveness property of
 // tla/DAGConvergence.tla, under the same names, for the rules of
 // spec/dag.md §5 and §8 it models (PB-3..PB-6, ORD-2, CONV-1..CONV-10,
-// CONV-12, MINE-1, MINE-3, FIN-1..FIN-6, FIN-8). model/explore checks it
+// CONV-12, CONV-14, MINE-1, MINE-3, FIN-1..FIN-6, FIN-8). model/explore checks it
 // exhaustively for the constants of the tla/MC_dag_*.cfg models, and the
 // tests compare verdicts and state counts with tla/manifest.json, so TLC
 // and the Go explorer check one definition.
@@ -20,12 +20,15 @@
 //     its transfers; two proposals are the same block iff they have the same
 //     proposer and the same transfer IDs (signatures and hashes are
 //     abstracted).
-//   - [Input] holds the round r, pos_r of every proposer (ORD-2), the state
-//     after the round r−1 final block ([Ledger]: balances, nonces and the
-//     fee sink), that block's deferred list, the input blocks as a sequence
+//   - [Input] holds the round r, pos_r of every proposer (ORD-2), the
+//     node's ledger after the round r−1 final block (CONV-14: the state,
+//     [Ledger] with balances, nonces and the fee sink, and the rejected
+//     set, the IDs of transfers final blocks rejected whose slot is still
+//     open), that block's deferred list, the input blocks as a sequence
 //     (any order, duplicates and two blocks of one proposer allowed),
 //     proposers with equivocation evidence given separately, MinRefs and
-//     MaxDeferRounds.
+//     MaxDeferRounds. Transfers in the rejected set are not candidates
+//     (CONV-3): they appear in Refs but nowhere else in the block.
 //   - The result is a [Block]: CONV-1's content without quorum, epoch,
 //     prev, beacon, miner and rank. Refs are the counted blocks sorted by
 //     proposer (each with its transfers sorted by ID), Equivocations the
@@ -45,9 +48,11 @@
 // ([Propose], [EquivocatorSend], [WithholderSend], [Certify], [Finalize],
 // [NextRound]) and invariants ([TypeOK], [OrderIndependent],
 // [ChainsPrefix], [NoDoubleFinalize], [OnePerSlot],
-// [FinalizedWereCertified], [Conservation], [Accounting], [Deadline]) and
-// the liveness goal [EventuallyFinal] carry the TLA+ names. [Explore] runs
-// the explorer for a Config.
+// [FinalizedWereCertified], [Conservation], [Accounting], [Deadline],
+// [RejectionsFinal]) and the liveness goal [EventuallyFinal] carry the
+// TLA+ names. A node's rejected set is, as in the module, a function of its
+// chain of final blocks (RejectedSet), dropped per slot as CONV-14 says.
+// [Explore] runs the explorer for a Config.
 package dag
 
 import (
@@ -155,6 +160,13 @@ type Input struct {
 	Prev Ledger
 	// Deferred is that block's deferred list (since < Round).
 	Deferred []Deferral
+	// Rejected is the ledger's rejected set (CONV-14): the IDs of the
+	// transfers that final blocks rejected and whose slot is still open
+	// (nonce ≥ the sender's nonce in Prev). None of them is a candidate
+	// (CONV-3), whether carried in Deferred or in Blocks. It is a set:
+	// order and repetition do not matter. The caller keeps it (Converge
+	// does not check that the slots are open); nil is the empty set.
+	Rejected []int
 	// Blocks are the valid proposal blocks of the round, as a sequence.
 	Blocks []Proposal
 	// Evidence lists proposers with equivocation evidence among the inputs
@@ -189,7 +201,7 @@ type mutations struct {
 
 // Converge is tla/DAGConvergence.tla's Converge: the convergence block for
 // in, a function of the set of input blocks (CONV-5).
-// spec: CONV-1..CONV-10, tla: DAGConvergence!Converge
+// spec: CONV-1..CONV-10, CONV-14, tla: DAGConvergence!Converge
 func Converge(in Input) (Block, error) { return converge(in, mutations{}) }
 
 func sortTxs(txs []Transfer) []Transfer {
@@ -342,12 +354,20 @@ func converge(in Input, mut mutations) (Block, error) {
 		return Block{}, fmt.Errorf("%w: %d counted, MinRefs %d", ErrTooFewRefs, len(counted), in.MinRefs)
 	}
 
-	// CONV-3: candidates and keys. Maps are looked up, never iterated.
+	// CONV-3: candidates and keys, less the rejected set (CONV-14). Maps
+	// are looked up, never iterated.
+	excluded := map[int]bool{}
+	for _, id := range in.Rejected {
+		excluded[id] = true
+	}
 	tx := map[int]Transfer{}
 	key := map[int]Key{}
 	since := map[int]int{}
 	var defIDs []int
 	for _, d := range in.Deferred {
+		if excluded[d.Tx.ID] {
+			continue
+		}
 		tx[d.Tx.ID], key[d.Tx.ID], since[d.Tx.ID] = d.Tx, Key{0, d.Tx.ID}, d.Since
 		defIDs = append(defIDs, d.Tx.ID)
 	}
@@ -359,6 +379,7 @@ func converge(in Input, mut mutations) (Block, error) {
 		for _, t := range b.Txs {
 			k, ok := key[t.ID]
 			switch {
+			case excluded[t.ID]:
 			case !ok:
 				tx[t.ID], key[t.ID], since[t.ID] = t, Key{p, t.ID}, r
 				cands = append(cands, t.ID)
@@ -375,7 +396,11 @@ func converge(in Input, mut mutations) (Block, error) {
 	stream := slices.Clone(defIDs)
 	for _, b := range blocks {
 		if !isEq(b.Proposer) {
-			stream = append(stream, txIDs(b.Txs)...)
+			for _, t := range b.Txs {
+				if !excluded[t.ID] {
+					stream = append(stream, t.ID)
+				}
+			}
 		}
 	}
 	winnerOf := map[Slot]int{}

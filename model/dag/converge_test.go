@@ -139,6 +139,42 @@ func TestConvergeCarriedRankZero(t *testing.T) {
 	}
 }
 
+// CONV-3, CONV-14: transfers of the rejected set are not candidates,
+// whether proposed again or carried; their blocks still count and are
+// referenced, and another transfer of the same slot can win it.
+func TestConvergeRejectedSet(t *testing.T) {
+	over := tr(1, 1, 2, 0, 9, 1)  // rejected earlier for overdraft, slot (1, 0) open
+	rival := tr(2, 1, 2, 0, 1, 1) // same slot, lost to 1 before
+	carried := tr(3, 2, 1, 1, 1, 1)
+	in := Input{Round: 2, Positions: map[int]int{1: 1, 2: 2},
+		Prev:     Ledger{Accounts: []Account{{1, 20, 0}, {2, 5, 0}}},
+		Deferred: []Deferral{{carried, 1}},
+		Blocks:   []Proposal{prop(1, over), prop(2, rival, over)},
+		MinRefs:  2, MaxDeferRounds: 4}
+	open := mustConverge(t, in)
+	if !slices.Equal(open.Applied, []int{1}) {
+		t.Fatalf("without a rejected set transfer 1 (position 1) wins and is applied: %+v", open)
+	}
+	in.Rejected = []int{3, 1, 1}
+	got := mustConverge(t, in)
+	want := Block{
+		Round: 2,
+		Refs:  []Proposal{prop(1, over), prop(2, over, rival)},
+		// 2 wins the slot 1 can no longer take; 3 is no candidate.
+		Applied: []int{2},
+		Fees:    1,
+		Post:    Ledger{Accounts: []Account{{1, 18, 1}, {2, 6, 0}}, Sink: 1},
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Fatalf("Converge with rejected set {1, 3} (-want +got):\n%s", diff)
+	}
+	// Only the set counts, not its order or repetition.
+	in.Rejected = []int{1, 3}
+	if again := mustConverge(t, in); !cmp.Equal(got, again, cmpOpts) {
+		t.Errorf("rejected set order changed the block: %+v", again)
+	}
+}
+
 func TestConvergeInputErrors(t *testing.T) {
 	ok := Input{Round: 1, Positions: map[int]int{1: 1}, Blocks: []Proposal{prop(1, tr(1, 1, 2, 0, 1, 1))}, MinRefs: 1}
 	if _, err := Converge(ok); err != nil {
@@ -191,6 +227,11 @@ func genInput(t *rapid.T) Input {
 			uint64(rapid.IntRange(0, 1).Draw(t, "accountNonce"))})
 	}
 	in.Prev.Sink = uint64(rapid.IntRange(0, 5).Draw(t, "sink"))
+	for id := 1; id <= nTx; id++ {
+		if rapid.IntRange(0, 4).Draw(t, "rejectedBefore") == 0 {
+			in.Rejected = append(in.Rejected, id)
+		}
+	}
 	for _, x := range txs {
 		switch rapid.IntRange(0, 3).Draw(t, "where") {
 		case 0:
@@ -241,6 +282,7 @@ func TestConvergeProperties(t *testing.T) {
 		other := in
 		other.Blocks = rapid.Permutation(append(slices.Clone(in.Blocks), in.Blocks...)).Draw(t, "shuffled")
 		other.Deferred = rapid.Permutation(in.Deferred).Draw(t, "shuffledDeferred")
+		other.Rejected = rapid.Permutation(append(slices.Clone(in.Rejected), in.Rejected...)).Draw(t, "shuffledRejected")
 		b2, err := Converge(other)
 		if err != nil {
 			t.Fatalf("Converge(permuted): %v", err)
@@ -252,7 +294,8 @@ func TestConvergeProperties(t *testing.T) {
 	})
 }
 
-// checkAccounting is CONV-10 and FIN-8 for one Converge result.
+// checkAccounting is CONV-10 and FIN-8 for one Converge result, with the
+// candidates of CONV-3 (less the rejected set, CONV-14).
 func checkAccounting(t *rapid.T, in Input, b Block) {
 	cands := map[int]bool{}
 	for _, d := range in.Deferred {
@@ -262,6 +305,9 @@ func checkAccounting(t *rapid.T, in Input, b Block) {
 		for _, x := range p.Txs {
 			cands[x.ID] = true
 		}
+	}
+	for _, id := range in.Rejected {
+		delete(cands, id)
 	}
 	seen := map[int]string{}
 	mark := func(id int, what string) {

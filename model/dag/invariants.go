@@ -8,7 +8,7 @@ import (
 // MC_dag_*.cfg files.
 var InvariantNames = []string{
 	"TypeOK", "OrderIndependent", "ChainsPrefix", "NoDoubleFinalize", "OnePerSlot",
-	"FinalizedWereCertified", "Conservation", "Accounting", "Deadline",
+	"FinalizedWereCertified", "Conservation", "Accounting", "Deadline", "RejectionsFinal",
 }
 
 // Invariant returns the named invariant as a predicate, or false if there
@@ -24,6 +24,7 @@ func (m *Model) Invariant(name string) (func(State) bool, bool) {
 		"Conservation":           m.Conservation,
 		"Accounting":             m.Accounting,
 		"Deadline":               m.Deadline,
+		"RejectionsFinal":        m.RejectionsFinal,
 	}[name]
 	return f, ok
 }
@@ -129,10 +130,11 @@ func (m *Model) OrderIndependent(s State) bool {
 		if s.isBuilt(i) || counted(in) < m.cfg.MinRefs {
 			continue
 		}
-		a, okA := m.converge(s.round, m.tip(s), in)
+		rej := m.excluded(s.chain())
+		a, okA := m.converge(s.round, m.tip(s), rej, in)
 		twice := append(slices.Clone(in), in...)
 		slices.Reverse(twice[:len(in)])
-		b, okB := m.converge(s.round, m.tip(s), twice)
+		b, okB := m.converge(s.round, m.tip(s), rej, twice)
 		if okA != okB || okA && a.enc != b.enc {
 			return false
 		}
@@ -230,13 +232,6 @@ func sumFees(ids []int) uint64 {
 	return f
 }
 
-func (m *Model) tipOf(c []*cblock) Ledger {
-	if len(c) == 0 {
-		return m.genesis.Post
-	}
-	return c[len(c)-1].Post
-}
-
 // Conservation: the supply (fee sink included) is constant and the sink
 // holds the fees of the finalized transfers.
 // spec: FIN-8, CONV-10, tla: DAGConvergence!Conservation
@@ -274,10 +269,11 @@ func replay(st Ledger, ids []int) (Ledger, bool) {
 
 func ledgerEqual(a, b Ledger) bool { return a.Sink == b.Sink && slices.Equal(a.Accounts, b.Accounts) }
 
-// Accounting: applied, rejected and deferred partition the candidates with
-// one reason each; fees are the applied fees; post is the replay of applied
-// on the previous state.
-// spec: CONV-10, FIN-2, tla: DAGConvergence!Accounting
+// Accounting: applied, rejected and deferred partition the candidates
+// (less what Converge excludes) with one reason each; fees are the applied
+// fees; post is the replay of applied on the previous state. With
+// IgnoreRejected nothing is excluded, so only RejectionsFinal sees that bug.
+// spec: CONV-10, CONV-3, FIN-2, tla: DAGConvergence!Accounting
 func (m *Model) Accounting(s State) bool {
 	for _, c := range s.final {
 		for i, b := range c {
@@ -291,6 +287,7 @@ func (m *Model) Accounting(s State) bool {
 					cands |= 1 << (t.ID - 1)
 				}
 			}
+			cands &^= m.excluded(c[:i])
 			A, R, D := appliedIDs(b), rejectedIDs(b), deferredIDs(b)
 			st, ok := replay(p.Post, b.Applied)
 			if A|R|D != cands || A&R != 0 || A&D != 0 || R&D != 0 ||
@@ -321,6 +318,22 @@ func (m *Model) Deadline(s State) bool {
 					if !done.has(t.ID) {
 						return false
 					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// RejectionsFinal: a transfer a final block rejected is never applied by a
+// later final block of the same node.
+// spec: CONV-14, FIN-2, tla: DAGConvergence!RejectionsFinal
+func (m *Model) RejectionsFinal(s State) bool {
+	for _, c := range s.final {
+		for i, b := range c {
+			for _, later := range c[i+1:] {
+				if rejectedIDs(b)&appliedIDs(later) != 0 {
+					return false
 				}
 			}
 		}

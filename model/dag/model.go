@@ -89,10 +89,10 @@ func (m *Model) convergeMut() mutations {
 		burnFees: m.mut.BurnFees, noGapExpiry: m.mut.NoGapExpiry, dropConflicts: m.mut.DropConflicts}
 }
 
-// converge is Converge(r, prev, ins) of the module over model blocks; ok
-// is false when fewer than MinRefs proposers count.
-func (m *Model) converge(r int, prev *cblock, ins []pblock) (*cblock, bool) {
-	in := Input{Round: r, Positions: m.pos[r], Prev: prev.Post, Deferred: prev.Deferred,
+// converge is Converge(r, prev, rej, ins) of the module over model blocks;
+// ok is false when fewer than MinRefs proposers count.
+func (m *Model) converge(r int, prev *cblock, rej txSet, ins []pblock) (*cblock, bool) {
+	in := Input{Round: r, Positions: m.pos[r], Prev: prev.Post, Deferred: prev.Deferred, Rejected: rej.ids(),
 		MinRefs: m.cfg.MinRefs, MaxDeferRounds: m.cfg.MaxDeferRounds}
 	for _, b := range ins {
 		in.Blocks = append(in.Blocks, b.proposal())
@@ -140,11 +140,54 @@ func resolved(c []*cblock) txSet {
 	return x
 }
 
+// tipOf is the state after chain c (the post of its last block).
+// tla: DAGConvergence!TipOf
+func (m *Model) tipOf(c []*cblock) Ledger {
+	if len(c) == 0 {
+		return m.genesis.Post
+	}
+	return c[len(c)-1].Post
+}
+
+// rejectedSet is the ledger's rejected set after chain c: the transfers its
+// final blocks rejected whose slot is still open. Like the module, it is a
+// function of the chain rather than state kept beside it, and it is
+// dropped per slot (not kept for ever), as CONV-14 says.
+// spec: CONV-14, tla: DAGConvergence!RejectedSet
+func (m *Model) rejectedSet(c []*cblock) txSet {
+	tip := ledger{m.tipOf(c)}
+	var x txSet
+	for _, b := range c {
+		for _, r := range b.Rejected {
+			if !inUniverse(r.ID) {
+				continue // TypeOK's business
+			}
+			if t := universe[r.ID-1]; t.Nonce >= tip.get(t.From).Nonce {
+				x |= 1 << (r.ID - 1)
+			}
+		}
+	}
+	return x
+}
+
+// excluded is what Converge excludes after chain c: the rejected set, or
+// nothing with the planted bug IgnoreRejected.
+// tla: DAGConvergence!Excluded
+func (m *Model) excluded(c []*cblock) txSet {
+	if m.cfg.IgnoreRejected {
+		return 0
+	}
+	return m.rejectedSet(c)
+}
+
+// chain is the nodes' common chain of final blocks before this round.
+// tla: DAGConvergence!Chain
+func (s State) chain() []*cblock { return s.final[0][:s.round-1] }
+
 // pool is an honest harvester's pool.
 // spec: MEV-6, tla: DAGConvergence!Pool
 func (m *Model) pool(s State) txSet {
-	c := s.final[0][:s.round-1]
-	return m.certifiedBy(s.round) &^ (resolved(c) | deferredIDs(m.tip(s)))
+	return m.certifiedBy(s.round) &^ (resolved(s.chain()) | deferredIDs(m.tip(s)))
 }
 
 // roundOpen: the round takes proposals and builds.
@@ -274,14 +317,15 @@ func counted(in []pblock) int {
 }
 
 // Certify is miner building Converge over its inbox, in SortBlocks order,
-// and the harvester quorum certifying the block.
-// spec: MINE-1, MINE-3, CONV-2, CONV-13, tla: DAGConvergence!Certify
+// on the nodes' ledger (the tip's state and the rejected set), and the
+// harvester quorum certifying the block.
+// spec: MINE-1, MINE-3, CONV-2, CONV-13, CONV-14, tla: DAGConvergence!Certify
 func (m *Model) Certify(s State, miner int) (State, bool) {
 	i, ok := m.minerIndex(miner)
 	if !ok || s.isBuilt(i) || !m.roundOpen(s) || counted(s.inbox[i]) < m.cfg.MinRefs {
 		return s, false
 	}
-	blk, ok := m.converge(s.round, m.tip(s), s.inbox[i])
+	blk, ok := m.converge(s.round, m.tip(s), m.excluded(s.chain()), s.inbox[i])
 	if !ok {
 		return s, false
 	}

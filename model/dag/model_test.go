@@ -90,7 +90,7 @@ func TestActionsOneRound(t *testing.T) {
 		"TypeOK": m.TypeOK, "OrderIndependent": m.OrderIndependent, "ChainsPrefix": m.ChainsPrefix,
 		"NoDoubleFinalize": m.NoDoubleFinalize, "OnePerSlot": m.OnePerSlot,
 		"FinalizedWereCertified": m.FinalizedWereCertified, "Conservation": m.Conservation,
-		"Accounting": m.Accounting, "Deadline": m.Deadline,
+		"Accounting": m.Accounting, "Deadline": m.Deadline, "RejectionsFinal": m.RejectionsFinal,
 	} {
 		if !inv(s) {
 			t.Errorf("%s fails on a reachable state:\n%s", name, m.Format(s))
@@ -147,6 +147,17 @@ func TestInvariantsRejectBadStates(t *testing.T) {
 	}
 	if m.Conservation(slot) || m.Accounting(slot) {
 		t.Error("Conservation or Accounting accepts fees without a sink")
+	}
+	again := m.Init()
+	again.round = 3
+	again.final = [][]*cblock{{blk(Block{Round: 1, Rejected: []Rejection{{3, ReasonOverdraft}}, Post: g.Post}),
+		blk(Block{Round: 2, Applied: []int{3}, Post: g.Post})}, nil}
+	if m.RejectionsFinal(again) {
+		t.Error("RejectionsFinal accepts transfer 3 applied after it was rejected")
+	}
+	again.final[0][1] = blk(Block{Round: 2, Rejected: []Rejection{{3, ReasonConflict}}, Post: g.Post})
+	if !m.RejectionsFinal(again) {
+		t.Error("RejectionsFinal rejects a transfer rejected twice and never applied")
 	}
 	if m.EventuallyFinal(m.Init()) {
 		t.Error("EventuallyFinal holds initially")

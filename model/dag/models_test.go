@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/fhbft/fhbft/model/explore"
@@ -39,6 +40,12 @@ func with(c Config, f func(*Config)) Config {
 //   - dag_live_n4_b2_minrefs2_bug: the two Byzantine harvesters send empty
 //     blocks (2), Certify (1), both nodes finalize (2), NextRound (1); the
 //     only fair-quiescent states are after the last round: 7 states.
+//   - dag_n3_rejectagain_bug: round 1 (two blocks with 1 and 3, Certify,
+//     two Finalize, NextRound: 6 steps) applies 1, so 3 overdraws account
+//     1; in round 2 the equivocator sends {3} and an honest block carries
+//     4 (2 steps), which with the carried 5 credits account 1 before 3 is
+//     ready, so Certify applies 3, and one Finalize shows it (2 steps):
+//     11 states.
 var definedModels = []struct {
 	name        string
 	cfg         Config
@@ -60,6 +67,8 @@ var definedModels = []struct {
 		MinRefs: 2, Miners: []int{1}, MaxRound: 1, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3},
 		ByzBlocks: [][]int{{}}, CertsPerRound: 1},
 		Liveness, "violates:EventuallyFinal", 7},
+	{"dag_n3_rejectagain_bug", with(n3eq1, func(c *Config) { c.IgnoreRejected = true }),
+		Safety, "violates:RejectionsFinal", 11},
 }
 
 // checkTrace verifies that a counterexample is a behaviour of the model:
@@ -188,5 +197,26 @@ func TestExploreRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := Explore(n3eq1, Options{Invariants: []string{"NoSuchThing"}}); err == nil {
 		t.Error("unknown invariant name accepted")
+	}
+}
+
+// CONV-2: a model that breaks MinRefs > b or the floor MinRefs ≥ 2q − n
+// (q the CERT-1 default ⌈0.6 n⌉, as the cfg headers state) must be labelled
+// as assumption-broken (_bug), never presented as a model where the spec
+// holds.
+func TestMinRefsAssumptionsLabelled(t *testing.T) {
+	man, err := explore.ReadManifest[Config](manifestPath, "DAGConvergence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range man.Models {
+		c := m.Constants
+		n, b := len(c.Harvesters), len(c.Equivocators)+len(c.Withholders)
+		q := (6*n + 9) / 10 // ⌈0.6 n⌉
+		ok := c.MinRefs > b && c.MinRefs >= 2*q-n
+		if !ok && !strings.HasSuffix(m.Name, "_bug") {
+			t.Errorf("%s: MinRefs %d with n %d, q %d, b %d breaks CONV-2 but is not a _bug model", m.Name, c.MinRefs, n, q, b)
+		}
+		t.Logf("%s: n %d, q %d, b %d, MinRefs %d: CONV-2 %v", m.Name, n, q, b, c.MinRefs, ok)
 	}
 }

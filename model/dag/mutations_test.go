@@ -121,6 +121,40 @@ func TestModelsReachTheInterestingCases(t *testing.T) {
 		{"Byzantine position wins a conflict (transfer 2 applied)", n3eq1, func(_ *Model, s State) bool {
 			return anyFinal(s, func(c []*cblock) bool { return slices.Contains(chainApplied(c), 2) })
 		}},
+		// CONV-14 is exercised: a counted block carries transfer 3 (which
+		// overdrew earlier) while it is in the rejected set, so it is in no
+		// list of the block.
+		{"rejected transfer 3 proposed again and excluded", n3eq1, func(m *Model, s State) bool {
+			return anyFinal(s, func(c []*cblock) bool {
+				for i, b := range c {
+					if !m.rejectedSet(c[:i]).has(3) {
+						continue
+					}
+					for _, x := range b.Refs {
+						if setOf(txIDs(x.Txs)).has(3) {
+							return !(appliedIDs(b) | rejectedIDs(b) | deferredIDs(b)).has(3)
+						}
+					}
+				}
+				return false
+			})
+		}},
+		// The rejected set is dropped once the slot closes: transfer 2 loses
+		// slot (1, 0) to 1, which is applied; proposed again it is a replay.
+		{"rejected again as replay once its slot closed", n3eq1, func(_ *Model, s State) bool {
+			return anyFinal(s, func(c []*cblock) bool {
+				for i := range c {
+					for j := i + 1; j < len(c); j++ {
+						for _, x := range c[j].Rejected {
+							if x.Reason == ReasonReplay && rejectedIDs(c[i]).has(x.ID) {
+								return true
+							}
+						}
+					}
+				}
+				return false
+			})
+		}},
 		{"two miners hold different inboxes", n4wh1, func(_ *Model, s State) bool {
 			return len(s.inbox) == 2 && counted(s.inbox[0]) >= 3 && counted(s.inbox[1]) >= 3 &&
 				!slices.Equal(s.inbox[0], s.inbox[1])
@@ -136,18 +170,33 @@ func TestModelsReachTheInterestingCases(t *testing.T) {
 	}
 }
 
-// A finding about spec/dag.md, not a bug of the model: a transfer rejected
-// by a final block (overdraft or conflict) can be applied by a later one,
-// because a Byzantine harvester may propose it again with its certificate
-// and nothing in PB-4 or CONV-* refuses it. FIN-2 calls it "rejected", yet
-// it does not stay so. The witness is printed; the test fails if the model
-// stops reaching it, so the finding is re-examined if the spec changes.
+// CONV-14 closes what this test found before the rule existed:
+// a transfer rejected by a final block (overdraft or conflict) was applied
+// by a later one, because a Byzantine harvester may propose it again with
+// its certificate. With the rejected set no reachable state of dag_n3_eq1
+// shows it; with IgnoreRejected (the mutation that turns CONV-14 off, and
+// dag_n3_rejectagain_bug) the scenario is reached again and RejectionsFinal
+// reports it. The witness is printed.
 func TestRejectedThenApplied(t *testing.T) {
-	tr := witness(t, n3eq1, laterApplied(rejectedIDs))
-	if tr == nil {
-		t.Fatal("no rejected transfer is ever applied later: update the finding in the package tests")
+	if tr := witness(t, n3eq1, laterApplied(rejectedIDs)); tr != nil {
+		sp, _ := NewSpec(n3eq1, Mutations{})
+		t.Fatalf("CONV-14: a rejected transfer is applied later (%d states):\n%s", len(tr), sp.Format(tr[len(tr)-1].State))
 	}
-	sp, _ := NewSpec(n3eq1, Mutations{})
+	bug := with(n3eq1, func(c *Config) { c.IgnoreRejected = true })
+	tr := witness(t, bug, laterApplied(rejectedIDs))
+	if tr == nil {
+		t.Fatal("with IgnoreRejected no rejected transfer is applied later: the mutation no longer shows the bug")
+	}
+	sp, _ := NewSpec(bug, Mutations{})
 	last := tr[len(tr)-1].State
-	t.Logf("rejected, then applied (%d states); final state:\n%s", len(tr), sp.Format(last))
+	t.Logf("IgnoreRejected: rejected, then applied (%d states); final state:\n%s", len(tr), sp.Format(last))
+	// The invariant, checked alone, is what catches it.
+	res, err := Explore(bug, Options{Invariants: []string{"RejectionsFinal"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Violation == nil || res.Violation.Name != "RejectionsFinal" || len(res.Violation.Trace) != len(tr) {
+		t.Fatalf("want RejectionsFinal violated after %d states, got %v", len(tr), res.Violation)
+	}
+	checkTrace(t, bug, Mutations{}, res.Violation.Trace)
 }
