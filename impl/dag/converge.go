@@ -24,6 +24,7 @@ const (
 	mutSkipDedupe                    // no dedupe by digest (CONV-3): a transfer in two blocks is two candidates
 	mutBurnFee                       // fees debited but never credited to the sink: breaks CONV-10
 	mutCountEquivocator              // ignore evidence (PB-6): the equivocator's first-seen block counts
+	mutIgnoreRejected                // ignore Input.Rejected (CONV-14): a rejected transfer can be applied later
 )
 
 var mutation mutationKind
@@ -78,15 +79,21 @@ type hashedBlock struct {
 // round or prev, proposers outside 1..nH, duplicate digests inside a
 // block, unordered evidence, and transfers FARM-11 could never apply.
 //
+// in.Rejected is the node's rejected set after prev (CONV-14): its
+// members are no candidates, so they are neither applied nor reported
+// again. An entry whose slot has closed in st (nonce below the sender's)
+// counts as absent, as CONV-14 drops it: the block does not depend on
+// whether the caller pruned the set, and a re-proposal is a replay.
+//
 // Steps (spec/dag.md §5): counted blocks (CONV-2, PB-6); candidates and
-// keys (CONV-3); one winner per slot (CONV-4); stale winners (CONV-6);
+// keys, less the rejected set (CONV-3, CONV-14); one winner per slot (CONV-4); stale winners (CONV-6);
 // application in ready order with a heap keyed by (rank, digest) (CONV-7),
 // overdrafts (CONV-8); deferral or gap expiry for the rest (CONV-9); fees,
 // state changes and the root by the FARM-11/12 transition (CONV-10).
 // Every loop is bounded by the input size: O(c log c) for c candidates plus
 // the tree update (CONV-11).
 //
-// spec: CONV-1..CONV-12, tla: DAGConvergence!Converge
+// spec: CONV-1..CONV-12, CONV-14, tla: DAGConvergence!Converge
 func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, miner MinerID, rank uint32, in Input) (Outcome, error) {
 	if err := p.Validate(); err != nil {
 		return Outcome{}, err
@@ -197,7 +204,11 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		refs[i] = Ref{Proposer: hb.b.Proposer, Hash: hb.hash}
 	}
 
-	// --- CONV-3: candidates, deduplicated by digest, with keys.
+	// --- CONV-3: candidates, deduplicated by digest, with keys, less the
+	// rejected set (CONV-14).
+	excluded := func(dg tx.Digest) bool {
+		return mutation != mutIgnoreRejected && in.Rejected.open(dg, st)
+	}
 	pos := positions(Order(beacon, n))
 	byPos := slices.Clone(counted)
 	slices.SortFunc(byPos, func(a, b hashedBlock) int { return cmp.Compare(pos[a.b.Proposer], pos[b.b.Proposer]) })
@@ -223,6 +234,9 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		if _, dup := index[dg]; dup {
 			return bad(fmt.Errorf("%w: %x… carried twice", ErrDuplicateDigest, dg[:4]))
 		}
+		if excluded(dg) {
+			continue // spec: CONV-14
+		}
 		index[dg] = len(cands)
 		cands = append(cands, candidate{ct: &d.Tx, digest: dg, key: Key{Rank: 0, Digest: dg}, since: d.Since, carried: true, seen: -1})
 	}
@@ -243,6 +257,9 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 			if _, ok := index[dg]; ok && mutation != mutSkipDedupe {
 				continue // an earlier position (or the carry) already has it
 			}
+			if excluded(dg) {
+				continue // spec: CONV-14: rejected by a final block, slot still open
+			}
 			index[dg] = len(cands)
 			cands = append(cands, candidate{ct: ct, digest: dg, key: Key{Rank: pos[b.Proposer], Digest: dg}, since: round, seen: -1})
 		}
@@ -252,8 +269,8 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		seq := 0
 		for _, hb := range slices.SortedFunc(slices.Values(counted), func(a, b hashedBlock) int { return cmp.Compare(a.idx, b.idx) }) {
 			for k := range hb.b.Txs {
-				if c := &cands[index[hb.b.Txs[k].Digest()]]; c.seen < 0 {
-					c.seen = seq
+				if i, ok := index[hb.b.Txs[k].Digest()]; ok && cands[i].seen < 0 { // excluded ones (CONV-14) have no index
+					cands[i].seen = seq
 				}
 				seq++
 			}
@@ -273,12 +290,15 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		}
 		return keyCmp(a.key, b.key)
 	})
-	var rejected []Drop
+	var rejected []RejectedTx
+	drop := func(c *candidate, why Reason) {
+		rejected = append(rejected, RejectedTx{Transfer: c.ct.Transfer, Digest: c.digest, Reason: why})
+	}
 	winners := make([]*candidate, 0, len(cands))
 	for i := range cands {
 		c := &cands[i]
 		if i > 0 && cands[i-1].ct.Transfer.From == c.ct.Transfer.From && cands[i-1].ct.Transfer.Nonce == c.ct.Transfer.Nonce {
-			rejected = append(rejected, Drop{Digest: c.digest, Reason: ReasonConflict})
+			drop(c, ReasonConflict)
 			continue
 		}
 		winners = append(winners, c)
@@ -301,7 +321,7 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		nonce := w.get(from).Nonce
 		k := i
 		for ; k < j && winners[k].ct.Transfer.Nonce < nonce; k++ {
-			rejected = append(rejected, Drop{Digest: winners[k].digest, Reason: ReasonReplay}) // CONV-6
+			drop(winners[k], ReasonReplay) // CONV-6
 			done[k] = true
 		}
 		run := len(runs)
@@ -329,7 +349,7 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		if !ok {
 			// CONV-8: the nonce does not advance, so the sender's later
 			// winners never become ready (CONV-9).
-			rejected = append(rejected, Drop{Digest: c.digest, Reason: ReasonOverdraft})
+			drop(c, ReasonOverdraft)
 			continue
 		}
 		var carry uint64
@@ -355,10 +375,17 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 		if round-c.since < p.MaxDeferRounds {
 			waiting = append(waiting, c)
 		} else {
-			rejected = append(rejected, Drop{Digest: c.digest, Reason: ReasonGapExpired})
+			drop(c, ReasonGapExpired)
 		}
 	}
-	slices.SortFunc(rejected, func(a, b Drop) int { return bytes.Compare(a.Digest[:], b.Digest[:]) })
+	slices.SortFunc(rejected, func(a, b RejectedTx) int { return bytes.Compare(a.Digest[:], b.Digest[:]) })
+	var drops []Drop
+	if len(rejected) > 0 {
+		drops = make([]Drop, len(rejected))
+		for i, r := range rejected {
+			drops[i] = Drop{Digest: r.Digest, Reason: r.Reason}
+		}
+	}
 	slices.SortFunc(waiting, func(a, b *candidate) int { return bytes.Compare(a.digest[:], b.digest[:]) })
 	var deferred []Deferred
 	if len(waiting) > 0 {
@@ -379,13 +406,14 @@ func Converge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree, mine
 			Quorum: prev.Quorum, Epoch: prev.Epoch, Round: round, Prev: prevHash, Beacon: beacon,
 			Miner: miner, Rank: rank,
 			Refs: refs, Equivocations: evidence,
-			Applied: digests, Rejected: rejected, Deferred: deferred,
+			Applied: digests, Rejected: drops, Deferred: deferred,
 			Fees: fees, StateRoot: tree.Root(),
 		},
-		Applied: applied,
-		Keys:    keys,
-		Changes: changes,
-		Tree:    tree,
+		Applied:  applied,
+		Keys:     keys,
+		Changes:  changes,
+		Tree:     tree,
+		Rejected: rejected,
 	}, nil
 }
 

@@ -1,9 +1,10 @@
 // Package dag implements the block graph of spec/dag.md: proposal blocks
 // (PB-1..PB-7), the store of a round's blocks and its DOT export
 // (DAG-1..DAG-5), the beacon and the orders drawn from it (ORD-1..ORD-3),
-// and the convergence function that turns a round's proposal blocks into
+// the convergence function that turns a round's proposal blocks into
 // one convergence block resolving every conflict deterministically
-// (CONV-1..CONV-13).
+// (CONV-1..CONV-13), and the rejected set that makes its rejections final
+// (CONV-14: RejectedSet, Input.Rejected, RecomputeWithRejected; spec: CONV-14).
 //
 // Everything here is a pure function of its arguments: no I/O, clocks,
 // goroutines or randomness, and no result depends on map iteration order.

@@ -257,6 +257,20 @@ func drawScenario(t *rapid.T) *scenario {
 			return bytes.Compare(da[:], db[:])
 		})
 	}
+	// CONV-14: the node's rejected set: some pool entries (slot open or
+	// already closed by the state, carried or not) and one transfer no
+	// input holds; or no set at all.
+	if rapid.Bool().Draw(t, "hasRejectedSet") {
+		s.in.Rejected = NewRejectedSet()
+		foreign := ctx(1, 3, 7, 1, 1, 9999)
+		s.in.Rejected.Add(RejectedTx{Transfer: foreign.Transfer, Digest: foreign.Digest(), Reason: ReasonConflict})
+		if poolSize > 0 {
+			for _, i := range rapid.SliceOfNDistinct(rapid.IntRange(0, poolSize-1), 0, min(poolSize, 6), rapid.ID[int]).Draw(t, "rejected") {
+				why := rapid.SampledFrom(Reasons()).Draw(t, "rejectedReason")
+				s.in.Rejected.Add(RejectedTx{Transfer: s.pool[i].Transfer, Digest: s.pool[i].Digest(), Reason: why})
+			}
+		}
+	}
 	subset := func(label string) []CertifiedTx {
 		if poolSize == 0 {
 			return nil
@@ -380,6 +394,13 @@ func naiveConverge(p Params, prev *ConvergenceBlock, beacon Hash, st state.Tree,
 				continue
 			}
 			cands[d] = &cand{t: c.Transfer, rank: pos, d: d, since: round}
+		}
+	}
+	// CONV-14: less the rejected set, whose entries with a closed slot
+	// (nonce below the sender's) CONV-14 has dropped.
+	for _, e := range in.Rejected.Entries() {
+		if a, _ := st.Get(e.From); e.Nonce >= a.Nonce {
+			delete(cands, e.Digest)
 		}
 	}
 	less := func(a, b *cand) bool {

@@ -21,6 +21,7 @@ func shuffled(t *rapid.T, in Input) Input {
 	return Input{
 		Blocks:   rapid.Permutation(in.Blocks).Draw(t, "blockOrder"),
 		Evidence: rapid.Permutation(in.Evidence).Draw(t, "evidenceOrder"),
+		Rejected: in.Rejected,
 	}
 }
 
@@ -38,7 +39,7 @@ func propPermutation(t *rapid.T) {
 func propDuplication(t *rapid.T) {
 	s := drawScenario(t)
 	a := s.converge(t, 1, 0, s.in)
-	dup := Input{Blocks: slices.Clone(s.in.Blocks), Evidence: slices.Clone(s.in.Evidence)}
+	dup := Input{Blocks: slices.Clone(s.in.Blocks), Evidence: slices.Clone(s.in.Evidence), Rejected: s.in.Rejected}
 	for _, i := range rapid.SliceOf(rapid.IntRange(0, max(len(s.in.Blocks)-1, 0))).Draw(t, "dupBlocks") {
 		if len(s.in.Blocks) > 0 {
 			dup.Blocks = append(dup.Blocks, s.in.Blocks[i])
@@ -165,6 +166,11 @@ func propPartition(t *rapid.T) {
 			}
 		}
 	}
+	for _, e := range s.in.Rejected.Entries() { // CONV-14: open entries are no candidates
+		if a, _ := s.st.Get(e.From); e.Nonce >= a.Nonce {
+			delete(want, e.Digest)
+		}
+	}
 	got := map[tx.Digest]int{}
 	for _, d := range out.Block.Applied {
 		got[d]++
@@ -279,7 +285,7 @@ func propRecompute(t *rapid.T) {
 // checks (the scenario's blocks are unsigned): Converge over exactly the
 // referenced blocks and the block's evidence, then Compare.
 func recomputeNoCrypto(s *scenario, cb *ConvergenceBlock, blocks map[Hash]*ProposalBlock) (Outcome, error) {
-	in := Input{Evidence: cb.Equivocations}
+	in := Input{Evidence: cb.Equivocations, Rejected: s.in.Rejected}
 	for _, r := range cb.Refs {
 		b, ok := blocks[r.Hash]
 		if !ok {
@@ -292,6 +298,88 @@ func recomputeNoCrypto(s *scenario, cb *ConvergenceBlock, blocks map[Hash]*Propo
 		return Outcome{}, err
 	}
 	return out, Compare(&out.Block, cb)
+}
+
+// propRejectionsFinal: CONV-14 over several rounds. Each round every
+// proposer may propose any pool transfer again, rejected ones included (a
+// Byzantine harvester keeps their certificates); the node's rejected set
+// follows the final blocks (RejectedSet.Apply). No digest is applied after
+// it was rejected, and a rejected digest is reported again only once its
+// slot has closed (as a replay or a conflict); the set holds exactly the
+// rejected digests whose slot is open.
+func propRejectionsFinal(t *rapid.T) {
+	s := drawScenario(t)
+	rounds := rapid.IntRange(2, 5).Draw(t, "rounds")
+	prev, st, in := s.prev, s.st, s.in
+	set := s.in.Rejected.Clone()
+	if set == nil {
+		set = NewRejectedSet()
+	}
+	type rejection struct {
+		round Round
+		from  tx.AccountID
+		nonce uint64
+	}
+	rejectedAt := map[tx.Digest]rejection{}
+	for _, e := range set.Entries() {
+		rejectedAt[e.Digest] = rejection{round: prev.Round, from: e.From, nonce: e.Nonce}
+	}
+	for range rounds {
+		in.Rejected = set
+		before := set.Clone()
+		out, err := Converge(s.p, &prev, Hash{byte(prev.Round), 9}, st, 1, 0, in)
+		if err != nil {
+			t.Fatalf("round %d: Converge: %v", prev.Round+1, err)
+		}
+		if !set.Equal(before) {
+			t.Fatalf("round %d: Converge changed the rejected set", out.Block.Round)
+		}
+		for _, d := range out.Block.Applied {
+			if r, ok := rejectedAt[d]; ok {
+				t.Fatalf("%x… rejected in round %d, applied in round %d", d[:4], r.round, out.Block.Round)
+			}
+		}
+		if len(out.Rejected) != len(out.Block.Rejected) {
+			t.Fatalf("Outcome.Rejected has %d, block %d", len(out.Rejected), len(out.Block.Rejected))
+		}
+		for i, x := range out.Rejected {
+			if x.Digest != out.Block.Rejected[i].Digest || x.Reason != out.Block.Rejected[i].Reason || x.Transfer.Digest() != x.Digest {
+				t.Fatalf("Outcome.Rejected[%d] does not match the block", i)
+			}
+			r, again := rejectedAt[x.Digest]
+			if !again {
+				rejectedAt[x.Digest] = rejection{round: out.Block.Round, from: x.Transfer.From, nonce: x.Transfer.Nonce}
+				continue
+			}
+			// Again only once its slot has closed: a replay, or a conflict
+			// if another transfer of the slot won (CONV-10's order).
+			if a, _ := st.Get(r.from); (x.Reason != ReasonReplay && x.Reason != ReasonConflict) || r.nonce >= a.Nonce {
+				t.Fatalf("%x… rejected in round %d, reported again in round %d as %v (slot nonce %d, sender nonce %d)",
+					x.Digest[:4], r.round, out.Block.Round, x.Reason, r.nonce, a.Nonce)
+			}
+		}
+		set.Apply(&out)
+		prev, st = out.Block, out.Tree
+		// The set is exactly the rejected digests with an open slot.
+		for d, r := range rejectedAt {
+			a, _ := st.Get(r.from)
+			if open := r.nonce >= a.Nonce; open != set.Has(d) {
+				t.Fatalf("after round %d: %x… slot open %v, in the set %v", prev.Round, d[:4], open, set.Has(d))
+			}
+		}
+		// The next round: random re-proposals from the whole pool.
+		in = Input{}
+		for m := 1; m <= s.p.Harvesters; m++ {
+			if m > 1 && !rapid.Bool().Draw(t, "proposes") {
+				continue
+			}
+			var txs []CertifiedTx
+			for _, i := range rapid.SliceOfNDistinct(rapid.IntRange(0, max(len(s.pool)-1, 0)), 0, len(s.pool), rapid.ID[int]).Draw(t, "again") {
+				txs = append(txs, s.pool[i])
+			}
+			in.Blocks = append(in.Blocks, block(&prev, certification.Member(m), txs...))
+		}
+	}
 }
 
 var properties = []struct {
@@ -307,6 +395,7 @@ var properties = []struct {
 	{"store-apply", propStoreApply},
 	{"oracle", propOracle},
 	{"recompute", propRecompute},
+	{"rejections-final", propRejectionsFinal},
 }
 
 func TestConvergeProperties(t *testing.T) {
@@ -335,6 +424,9 @@ func TestPropertiesCatchPlantedBugs(t *testing.T) {
 		{"oracle", mutInputOrder, "conflicts resolved by input order"},
 		{"oracle", mutBurnFee, "fee burnt instead of credited to the sink"},
 		{"recompute", mutSkipDedupe, "no dedupe by digest"},
+		{"rejections-final", mutIgnoreRejected, "rejected set ignored (CONV-14)"},
+		{"partition", mutIgnoreRejected, "rejected set ignored (CONV-14)"},
+		{"oracle", mutIgnoreRejected, "rejected set ignored (CONV-14)"},
 	}
 	byName := map[string]func(*rapid.T){}
 	for _, p := range properties {

@@ -18,18 +18,27 @@ func DefaultParams(harvesters certification.Roster) Params {
 		MaxBlockBytes:  64 << 10,
 		MaxBlockTxs:    256,
 		MinRefs:        harvesters.Q(),
+		Threshold:      harvesters.Q(),
 		MaxDeferRounds: 4,
 		Fallbacks:      3,
 	}
 }
 
-// Validate rejects parameters no round could work with.
+// Validate rejects parameters no round could work with. With Threshold
+// known it also refuses MinRefs < 2·Threshold − Harvesters: MinRefs must
+// exceed every tolerated number of Byzantine harvesters (b < 2qH − nH),
+// or Byzantine blocks alone could fill every round (CONV-2).
+// spec: CONV-2, CERT-1
 func (p Params) Validate() error {
 	switch {
 	case p.Harvesters < 1:
 		return fmt.Errorf("%w: Harvesters %d < 1", ErrParams, p.Harvesters)
 	case p.MinRefs < 1 || p.MinRefs > p.Harvesters:
 		return fmt.Errorf("%w: MinRefs %d outside 1..%d", ErrParams, p.MinRefs, p.Harvesters)
+	case p.Threshold != 0 && (p.Threshold < 1 || p.Threshold > p.Harvesters || 2*p.Threshold <= p.Harvesters):
+		return fmt.Errorf("%w: Threshold %d with %d harvesters (CERT-1: 1 ≤ qH ≤ nH and 2qH > nH)", ErrParams, p.Threshold, p.Harvesters)
+	case p.Threshold != 0 && p.MinRefs < 2*p.Threshold-p.Harvesters:
+		return fmt.Errorf("%w: MinRefs %d < 2qH − nH = %d (CONV-2: MinRefs must exceed every tolerated b)", ErrParams, p.MinRefs, 2*p.Threshold-p.Harvesters)
 	case p.MaxBlockBytes < proposalHeaderSize+sigSize:
 		return fmt.Errorf("%w: MaxBlockBytes %d below an empty block (%d)", ErrParams, p.MaxBlockBytes, proposalHeaderSize+sigSize)
 	case p.MaxBlockTxs < 1:
@@ -40,6 +49,23 @@ func (p Params) Validate() error {
 		return fmt.Errorf("%w: Fallbacks %d < 1", ErrParams, p.Fallbacks)
 	}
 	return nil
+}
+
+// ValidateRoster is Validate for the harvester roster r, whose size and
+// threshold are then known: Harvesters must be r.N(), Threshold (if set)
+// r.Q(), and MinRefs ≥ 2·r.Q() − r.N() even when Threshold is 0.
+// spec: CONV-2
+func (p Params) ValidateRoster(r certification.Roster) error {
+	if p.Harvesters != r.N() {
+		return fmt.Errorf("%w: Params.Harvesters %d, roster has %d", ErrParams, p.Harvesters, r.N())
+	}
+	if p.Threshold != 0 && p.Threshold != r.Q() {
+		return fmt.Errorf("%w: Params.Threshold %d, roster threshold is %d", ErrParams, p.Threshold, r.Q())
+	}
+	if p.Threshold == 0 {
+		p.Threshold = r.Q()
+	}
+	return p.Validate()
 }
 
 // proposalMessage is what a proposer signs: the block hash together with

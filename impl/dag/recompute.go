@@ -82,13 +82,27 @@ func Missing(cb *ConvergenceBlock, have func(Hash) bool) []Hash {
 // signatures and certificates are not checked again; the structural checks
 // and the evidence signatures still are.
 //
+// Recompute uses an empty rejected set: a node that has finalized blocks
+// must use RecomputeWithRejected with its own set (CONV-14), or it would
+// disagree with honest miners about a re-proposed rejected transfer.
+//
 // spec: CONV-13, PB-4, PB-5, tla: DAGConvergence!Certify
 func Recompute(p Params, harvesters certification.Roster, v TxVerifier, prev *ConvergenceBlock, beacon Hash, st state.Tree, cb *ConvergenceBlock, blocks map[Hash]*ProposalBlock) (Outcome, error) {
+	return RecomputeWithRejected(p, harvesters, v, prev, beacon, st, nil, cb, blocks)
+}
+
+// RecomputeWithRejected is Recompute against the node's ledger: its state
+// st and its rejected set after prev (nil: empty; only read), which
+// Converge takes as Input.Rejected. The parameters are checked against the
+// roster (Params.ValidateRoster: MinRefs ≥ 2qH − nH).
+//
+// spec: CONV-13, CONV-14, CONV-2, tla: DAGConvergence!Certify
+func RecomputeWithRejected(p Params, harvesters certification.Roster, v TxVerifier, prev *ConvergenceBlock, beacon Hash, st state.Tree, rejected *RejectedSet, cb *ConvergenceBlock, blocks map[Hash]*ProposalBlock) (Outcome, error) {
 	if prev == nil || cb == nil {
 		return Outcome{}, ErrNilPrev
 	}
-	if p.Harvesters != harvesters.N() {
-		return Outcome{}, fmt.Errorf("%w: Params.Harvesters %d, roster has %d", ErrParams, p.Harvesters, harvesters.N())
+	if err := p.ValidateRoster(harvesters); err != nil {
+		return Outcome{}, err
 	}
 	round := prev.Round + 1
 	prevHash := prev.Hash()
@@ -96,7 +110,7 @@ func Recompute(p Params, harvesters certification.Roster, v TxVerifier, prev *Co
 	if err := compareHeader(&ConvergenceBlock{Quorum: prev.Quorum, Epoch: prev.Epoch, Round: round, Prev: prevHash, Beacon: beacon}, cb); err != nil {
 		return Outcome{}, err
 	}
-	in := Input{Blocks: make([]ProposalBlock, 0, len(cb.Refs)), Evidence: cb.Equivocations}
+	in := Input{Blocks: make([]ProposalBlock, 0, len(cb.Refs)), Evidence: cb.Equivocations, Rejected: rejected}
 	for i, ref := range cb.Refs {
 		bad := func(err error) (Outcome, error) {
 			return Outcome{}, &InputError{Check: "ref", Index: i, Proposer: ref.Proposer, Err: err}

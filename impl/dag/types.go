@@ -28,7 +28,8 @@ type Params struct {
 	Harvesters     int   // nH: size of the harvester roster (ORD-2 positions 1..nH)
 	MaxBlockBytes  int   // PB-4, default 64 KiB
 	MaxBlockTxs    int   // PB-4, default 256
-	MinRefs        int   // CONV-2, default roster.Q()
+	MinRefs        int   // CONV-2, default roster.Q(); at least 2·Threshold − Harvesters
+	Threshold      int   // qH: the harvester roster's threshold (CERT-1); 0 = not known, CONV-2's bound unchecked
 	MaxDeferRounds Round // CONV-9, default 4
 	Fallbacks      int   // ORD-3 F, default 3
 }
@@ -115,10 +116,13 @@ type ConvergenceBlock struct {
 }
 
 // Input is the multiset Converge consumes: round-r proposal blocks and
-// equivocation evidence, in any order, possibly duplicated. spec: CONV-2
+// equivocation evidence, in any order, possibly duplicated; and the
+// node's rejected set after the round r−1 final block, whose members are
+// no candidates (nil: empty). spec: CONV-2, CONV-3, CONV-14
 type Input struct {
 	Blocks   []ProposalBlock
 	Evidence []Equivocation
+	Rejected *RejectedSet // read only; Converge never changes it
 }
 
 // Key orders candidates: Rank 0 for a transfer carried in prev.Deferred,
@@ -136,4 +140,7 @@ type Outcome struct {
 	Keys    []Key          // per applied transfer
 	Changes []state.Change // sorted by ID
 	Tree    state.Tree     // state after
+	// Rejected are the block's rejected transfers, in Block.Rejected's
+	// order, for the rejected set (RejectedSet.Apply). spec: CONV-14
+	Rejected []RejectedTx
 }

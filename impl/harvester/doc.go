@@ -6,14 +6,17 @@
 // references (DAG-4), recomputes convergence blocks and votes for the ones
 // it reproduces (CONV-13, MINE-3), submits convergence certificates to its
 // pacemaker replica, and takes the first committed valid certificate of a
-// round as final (FIN-1), applying it to its own state and starting the
-// next round (FIN-2, FIN-3, ORD-1).
+// round as final (FIN-1), applying it to its own state and rejected set
+// and starting the next round (FIN-2, FIN-3, ORD-1). The rejected set
+// (CONV-14: rejections of final blocks whose slot is still open) is an
+// input of every recomputation, so a transfer a final block rejected is
+// never applied later, even when a Byzantine harvester proposes it again.
 //
 //	TxCertified ──► pool ──► (round start) mev.Select ──► BroadcastProposal
 //	ProposalReceived ──► PB-4 ──► dag.Store ──► (2nd block) BroadcastEvidence
 //	ConvergenceReceived ──► rank < F ──► fetch refs ──► dag.Recompute ──► BroadcastVote
 //	VoteReceived ──► Collector ──► certificate ──► Submit (to the pacemaker)
-//	Committed ──► FIN-1 first valid checked cert ──► Finalized, NotifyMiners, next round
+//	Committed ──► FIN-1 first valid checked cert ──► Finalized, NotifyMiners, rejected set (CONV-14), next round
 //
 // Harvester is a pure step function in the style of impl/pacemaker.Replica:
 // Step takes one Event and returns Effects in the order the driver must

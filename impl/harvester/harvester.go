@@ -105,7 +105,8 @@ type Harvester struct {
 	finalHash dag.Hash
 	beacon    dag.Hash // beacon of the current round (ORD-1)
 	tree      state.Tree
-	chain     []dag.Hash // chain[r] = hash of the final block of round r
+	rejected  *dag.RejectedSet // CONV-14: with tree, this harvester's ledger
+	chain     []dag.Hash       // chain[r] = hash of the final block of round r
 	order     []certification.Member
 	position  int
 	ranking   []dag.MinerID
@@ -159,10 +160,13 @@ func New(cfg Config) (*Harvester, error) {
 	if cfg.Params.Harvesters != n {
 		return nil, &ConfigError{"Params", fmt.Sprintf("Harvesters = %d, roster has %d", cfg.Params.Harvesters, n)}
 	}
+	if err := cfg.Params.ValidateRoster(r); err != nil { // CONV-2: MinRefs ≥ 2qH − nH
+		return nil, &ConfigError{"Params", err.Error()}
+	}
 	g := dag.Genesis(r.Quorum, r.Epoch, cfg.Genesis.Root())
 	h := &Harvester{
 		cfg: cfg, n: n,
-		final: g, finalHash: g.Hash(), beacon: g.Beacon, tree: cfg.Genesis,
+		final: g, finalHash: g.Hash(), beacon: g.Beacon, tree: cfg.Genesis, rejected: dag.NewRejectedSet(),
 		pool: map[tx.Digest]dag.CertifiedTx{}, done: map[tx.Digest]struct{}{}, carried: map[tx.Digest]struct{}{},
 		store: dag.NewStore(), fut: map[dag.Round]*future{},
 		collectors: map[dag.Round]*certification.Collector{}, voted: map[slotKey]bool{},
@@ -203,6 +207,10 @@ func (h *Harvester) Tree() state.Tree            { return h.tree }
 func (h *Harvester) Pool() int                   { return len(h.pool) }
 func (h *Harvester) Store() *dag.Store           { return h.store }
 func (h *Harvester) Stats() Stats                { return h.stats }
+
+// RejectedSet is a copy of this harvester's rejected set after its last
+// final block (CONV-14): the rejected transfers whose slot is still open.
+func (h *Harvester) RejectedSet() *dag.RejectedSet { return h.rejected.Clone() }
 
 // FinalChain is the hashes of the final blocks by round: index 0 is the
 // genesis block, index r round r's final block.
@@ -674,8 +682,14 @@ func (h *Harvester) check(what string, st *convState) {
 		blocks[ref.Hash] = h.get(ref.Hash)
 	}
 	// Blocks come from this harvester's store, checked against PB-4 on
-	// receipt: no verifier, so no signature is checked twice.
-	out, err := dag.Recompute(h.cfg.Params, h.cfg.Roster, nil, &h.final, h.beacon, h.tree, &st.block, blocks)
+	// receipt: no verifier, so no signature is checked twice. The ledger
+	// is the state and the rejected set after the final block (CONV-14):
+	// a block that applies a transfer rejected earlier does not reproduce.
+	rejected := h.rejected
+	if h.cfg.Mutations.IgnoreRejectedSet {
+		rejected = nil
+	}
+	out, err := dag.RecomputeWithRejected(h.cfg.Params, h.cfg.Roster, nil, &h.final, h.beacon, h.tree, rejected, &st.block, blocks)
 	if err != nil {
 		h.stats.RecomputeFailed++
 		h.fail(what, st, errf(ReasonMismatch, err, "convergence block %x of miner %d", st.hash[:4], st.block.Miner))
@@ -1148,7 +1162,8 @@ func (h *Harvester) advance() {
 }
 
 // finalize makes a block final: FIN-2 (apply, check the root, settle the
-// pool) and FIN-3 (the next beacon, the next round).
+// pool, remember the rejections: CONV-14) and FIN-3 (the next beacon, the
+// next round).
 func (h *Harvester) finalize(c committed, st *convState) {
 	r := h.round
 	next := h.tree.With(st.out.Changes)
@@ -1159,6 +1174,11 @@ func (h *Harvester) finalize(c committed, st *convState) {
 		return
 	}
 	h.tree = next
+	// spec: CONV-14: the block's rejections join the rejected set, and
+	// entries whose slot the block closed leave it. Every honest node and
+	// miner does the same with the same final block, so their sets agree.
+	h.rejected.Add(st.out.Rejected...)
+	h.stats.RejectedPruned += h.rejected.Prune(next)
 	for _, d := range c.block.Applied {
 		delete(h.pool, d)
 		h.done[d] = struct{}{}
@@ -1178,7 +1198,7 @@ func (h *Harvester) finalize(c committed, st *convState) {
 	h.chain = append(h.chain, c.hash)
 	h.beacon = dag.NextBeacon(c.cert)
 	h.stats.Finalized++
-	h.emit(Finalized{Round: r, Block: c.block, Cert: c.cert, Applied: st.out.Applied, Beacon: h.beacon})
+	h.emit(Finalized{Round: r, Block: c.block, Cert: c.cert, Applied: st.out.Applied, Beacon: h.beacon, Rejected: st.out.Rejected})
 	h.emit(NotifyMiners{Round: r, Cert: c.cert, Block: c.block})
 
 	h.queue = slices.DeleteFunc(h.queue, func(o committed) bool { return o.block.Round <= r })

@@ -76,6 +76,11 @@ type Mutations struct {
 	// certificate of the round in a Committed batch instead of the first
 	// (breaks FIN-1, and with it FIN-4).
 	SkipFirstCommittedRule bool
+	// IgnoreRejectedSet recomputes convergence blocks with an empty
+	// rejected set (breaks CONV-14: a transfer rejected earlier and
+	// re-proposed by a Byzantine harvester can be applied). The set is
+	// still kept.
+	IgnoreRejectedSet bool
 }
 
 func (c Config) withDefaults() Config {
@@ -208,13 +213,18 @@ type Submit struct{ Cmd pm.Command }
 
 // Finalized: Round is final with Block, certified by Cert (FIN-1). Applied
 // is what the driver gives its state.Store (FIN-2); Beacon is beacon_{r+1},
-// the beacon of the round this finality starts (FIN-3, ORD-1).
+// the beacon of the round this finality starts (FIN-3, ORD-1). Rejected
+// is the block's rejected transfers (Block.Rejected's order) with their
+// slots: a driver that recomputes blocks itself keeps its own
+// dag.RejectedSet with them (Add, then Prune with the state after the
+// block). spec: CONV-14
 type Finalized struct {
-	Round   dag.Round
-	Block   dag.ConvergenceBlock
-	Cert    certification.Certificate
-	Applied []tx.Transfer
-	Beacon  dag.Hash
+	Round    dag.Round
+	Block    dag.ConvergenceBlock
+	Cert     certification.Certificate
+	Applied  []tx.Transfer
+	Beacon   dag.Hash
+	Rejected []dag.RejectedTx
 }
 
 // NotifyMiners: send FinalNotice{From: self, Round, Cert, Block} to every
@@ -367,6 +377,7 @@ type Stats struct {
 	BlocksServed       int
 	CertVerifies       int // pairing checks of certificates (CERT-10)
 	PartialVerifies    int // of convergence votes (collectors)
+	RejectedPruned     int // rejected-set entries dropped: their slot closed (CONV-14)
 	Rejected           [32]int
 }
 

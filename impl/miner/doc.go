@@ -9,8 +9,11 @@
 // A miner follows finality from the harvesters' notices: when max(1,
 // 2qH−nH) distinct harvesters name the same certified block for its
 // current round (at least one of them honest while b < 2qH−nH), it applies
-// the block to its own state and moves to the next round; a miner that
-// learns the round is final does not build.
+// the block to its own state and rejected set (CONV-14: the rejections of
+// final blocks, kept while their slot is open; Converge excludes them, so
+// the miner builds what harvesters, keeping the same set, reproduce) and
+// moves to the next round; a miner that learns the round is final does
+// not build.
 //
 // Miner is a pure step function like impl/harvester.Harvester: Step takes
 // one Event and returns Effects; time comes only from Tick and TimerFired

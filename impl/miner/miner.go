@@ -50,6 +50,7 @@ type Miner struct {
 	finalHash dag.Hash
 	beacon    dag.Hash
 	tree      state.Tree
+	rejected  *dag.RejectedSet // CONV-14: with tree, the ledger this miner follows
 	chain     []dag.Hash
 
 	rank    uint32 // this miner's rank in the current round (ORD-3)
@@ -92,10 +93,13 @@ func New(cfg Config) (*Miner, error) {
 	if cfg.Params.Harvesters != r.N() {
 		return nil, &ConfigError{"Params", fmt.Sprintf("Harvesters = %d, roster has %d", cfg.Params.Harvesters, r.N())}
 	}
+	if err := cfg.Params.ValidateRoster(r); err != nil { // CONV-2: MinRefs ≥ 2qH − nH
+		return nil, &ConfigError{"Params", err.Error()}
+	}
 	g := dag.Genesis(r.Quorum, r.Epoch, cfg.Genesis.Root())
 	m := &Miner{
 		cfg: cfg, n: r.N(), need: max(1, 2*r.Q()-r.N()),
-		final: g, finalHash: g.Hash(), beacon: g.Beacon, tree: cfg.Genesis, round: g.Round + 1,
+		final: g, finalHash: g.Hash(), beacon: g.Beacon, tree: cfg.Genesis, rejected: dag.NewRejectedSet(), round: g.Round + 1,
 		store: dag.NewStore(), fut: map[dag.Round]*future{}, notes: map[dag.Round]*notices{},
 	}
 	m.chain = []dag.Hash{m.finalHash}
@@ -134,6 +138,11 @@ func (m *Miner) Stats() Stats                { return m.stats }
 func (m *Miner) Now() time.Duration          { return m.now }
 func (m *Miner) Halted() bool                { return m.halted }
 func (m *Miner) Built() bool                 { return m.built }
+
+// RejectedSet is a copy of the rejected set this miner derived from the
+// final blocks it followed (CONV-14); it builds with it, as harvesters
+// recompute with theirs.
+func (m *Miner) RejectedSet() *dag.RejectedSet { return m.rejected.Clone() }
 
 // FinalChain is the hashes of the final blocks this miner followed, by
 // round (index 0: genesis).
@@ -386,11 +395,14 @@ func (m *Miner) onTimer(ev TimerFired) {
 	m.build()
 }
 
-// build runs Converge on the round's counted blocks and evidence. Too few
-// counted blocks is not a failure: the miner waits one FallbackDelay and
-// tries again. spec: MINE-1, CONV-2
+// build runs Converge on the round's counted blocks and evidence, against
+// the ledger after the final block: state and rejected set (CONV-14: the
+// harvesters recompute with the same set, derived from the same final
+// blocks). Too few counted blocks is not a failure: the miner waits one
+// FallbackDelay and tries again. spec: MINE-1, CONV-2, CONV-14
 func (m *Miner) build() {
 	in := m.store.Round(m.round)
+	in.Rejected = m.ledgerRejected()
 	if k := m.cfg.Mutations.OmitBlocks; k > 0 {
 		in.Blocks = m.omit(in.Blocks, k)
 	}
@@ -409,6 +421,15 @@ func (m *Miner) build() {
 	m.store.AddConvergence(&out.Block, false)
 	m.emit(BroadcastConvergence{Block: out.Block})
 	m.emit(Built{Outcome: out})
+}
+
+// ledgerRejected is the rejected set Converge and Recompute take: the
+// miner's own, or none under Mutations.IgnoreRejectedSet. spec: CONV-14
+func (m *Miner) ledgerRejected() *dag.RejectedSet {
+	if m.cfg.Mutations.IgnoreRejectedSet {
+		return nil
+	}
+	return m.rejected
 }
 
 // omit drops up to k counted blocks of the highest positions, keeping at
@@ -510,7 +531,7 @@ func (m *Miner) tryFollow() {
 			blocks[ref.Hash] = m.get(ref.Hash)
 		}
 		r := m.round
-		out, err := dag.Recompute(m.cfg.Params, m.cfg.Roster, nil, &m.final, m.beacon, m.tree, &pick.block, blocks)
+		out, err := dag.RecomputeWithRejected(m.cfg.Params, m.cfg.Roster, nil, &m.final, m.beacon, m.tree, m.ledgerRejected(), &pick.block, blocks)
 		if err != nil {
 			m.halted = true
 			m.emit(Violation{Round: r, Err: fmt.Errorf("miner %d: final block %x of round %d does not recompute: %w", m.cfg.ID, hash[:4], r, err)})
@@ -523,6 +544,9 @@ func (m *Miner) tryFollow() {
 			return
 		}
 		m.tree = next
+		// spec: CONV-14, FIN-2: the same rejected set every harvester keeps.
+		m.rejected.Add(out.Rejected...)
+		m.stats.RejectedPruned += m.rejected.Prune(next)
 		m.store.AddConvergence(&pick.block, true)
 		m.final, m.finalHash = pick.block, hash
 		m.chain = append(m.chain, hash)

@@ -47,6 +47,11 @@ type Mutations struct {
 	// MinRefs (a Byzantine miner censoring proposers; its block is still
 	// valid, CONV-13 reproduces it from the refs it names).
 	OmitBlocks int
+	// IgnoreRejectedSet builds and follows with an empty rejected set
+	// (breaks CONV-14; harvesters that keep theirs do not reproduce such
+	// a block once it would apply a rejected transfer). The set is still
+	// kept.
+	IgnoreRejectedSet bool
 }
 
 func (c Config) withDefaults() Config {
@@ -240,6 +245,7 @@ type Stats struct {
 	Omitted        int // blocks left out under Mutations.OmitBlocks
 	Followed       int
 	CertVerifies   int
+	RejectedPruned int // rejected-set entries dropped: their slot closed (CONV-14)
 	Rejected       [16]int
 }
 
