@@ -18,6 +18,12 @@
 //
 // Everything the protocol does is a function of Config.Seed; only the
 // wall-clock timings in Report (validation, crypto) vary between runs.
+//
+// Config.Layer (layer.go) is the extension point for what runs above
+// certification on the same network: impl/sim/ledger hooks in there to see
+// every certificate, send its own messages, set its own alarms and timers,
+// and apply final blocks to every farmer's state store and mempool
+// (FIN-7). Without a layer nothing changes.
 package farmer
 
 import (
@@ -66,7 +72,11 @@ type Config struct {
 	Harvesters int // each runs one collector per farmer quorum
 	Clients    int // honest clients, each sending a chain of Transfers
 	Transfers  int
-	Invalid    Mix
+	// MaxFee > 1 draws each honest transfer's fee uniformly from
+	// 1..MaxFee (fee-per-byte selection, MEV-1, then has something to
+	// sort); 0 or 1: every fee is 1.
+	MaxFee  uint64
+	Invalid Mix
 	// Byzantine members per quorum (the last members of each roster), with
 	// behaviours rotated over quorums and members.
 	Byzantine  int
@@ -104,6 +114,9 @@ type Config struct {
 	Trace bool
 	// Mutations are planted in every honest farmer (tests).
 	Mutations farm.Mutations
+	// Layer, if set, runs a protocol above certification on the same
+	// network (impl/sim/ledger); nil: certification only.
+	Layer Layer
 }
 
 // Default is the configuration `fhbft farm` starts from: 3 quorums of 7

@@ -37,6 +37,7 @@ const (
 	mNotice                           // harvester → farmers: certificate formed
 	mLoad                             // scheduler load report to peers
 	mFetch                            // a parked transfer's predecessors, please
+	mLayer                            // a Layer's own message (payload)
 )
 
 type message struct {
@@ -50,6 +51,7 @@ type message struct {
 	stmt    certification.Statement
 	load    scheduler.PeerLoad
 	below   uint64
+	payload any // mLayer
 }
 
 type handoff struct {
@@ -88,6 +90,7 @@ const (
 	aValidate
 	aVerdicts
 	aHandoffTimeout
+	aLayer
 )
 
 type alarm struct {
@@ -97,6 +100,7 @@ type alarm struct {
 	attempt  int
 	digest   tx.Digest
 	verdicts []validator.Verdict
+	payload  any // aLayer
 }
 
 type certRec struct {
@@ -193,6 +197,12 @@ func Run(cfg Config) (*Report, error) {
 	}
 	s.ticking = true
 	s.schedule(0, 0, alarm{kind: aTickAll})
+	layer := cfg.Layer
+	if layer != nil {
+		if err := layer.Attach(&Host{s: s}); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		ev, ok := s.net.Next()
 		if !ok {
@@ -202,11 +212,30 @@ func Run(cfg Config) (*Report, error) {
 			s.violation("the run did not quiesce by 2×MaxTime = %v", 2*s.cfg.MaxTime)
 			break
 		}
+		// A finished layer's events are discarded, so that the run ends
+		// when the farmers quiesce.
+		live := layer != nil && !layer.Done()
 		switch ev.Kind {
 		case network.Delivery:
+			if ev.Msg.kind == mLayer {
+				if live {
+					layer.Deliver(ev.From, ev.To, ev.Msg.payload)
+				}
+				continue
+			}
 			s.deliver(ev)
 		case network.Alarm:
+			if a := s.alarms[ev.Tag]; a.kind == aLayer {
+				if live {
+					layer.Alarm(ev.To, a.payload)
+				}
+				continue
+			}
 			s.alarm(ev)
+		case network.Timer:
+			if live {
+				layer.Timer(ev.To, ev.Key, ev.Tag)
+			}
 		}
 	}
 	st := s.net.Stats()
@@ -575,6 +604,11 @@ func (s *sim) collect(h int, v certification.Vote) {
 	s.certs[d] = append(s.certs[d], certRec{harvester: h, quorum: k, verdict: c.Value.Verdict, at: s.net.Now()})
 	if len(s.certs[d]) == 1 {
 		delete(s.open, d)
+	}
+	if s.cfg.Layer != nil && !s.cfg.Layer.Done() {
+		if t, ok := s.work.txs[d]; ok {
+			s.cfg.Layer.Certified(h, t, *c, s.net.Now())
+		}
 	}
 	for m := 0; m < s.cfg.N; m++ {
 		s.send(s.harvesterID(h), s.farmers[k*s.cfg.N+m].id, message{kind: mNotice, stmt: c.Statement})

@@ -101,8 +101,10 @@ func makeWorkload(c Config, farmers int, rng *rand.Rand) workload {
 	}
 	sink := accountOf(newAccount(0))
 	span := time.Duration(max(c.Transfers, 1)) * c.SubmitInterval
+	fee := uint64(1)
 	add := func(at time.Duration, k ed25519.PrivateKey, kind Kind, amount, nonce uint64, corrupt bool, target int) tx.Transfer {
-		t := tx.Transfer{To: sink, Amount: amount, Fee: 1, Nonce: nonce}
+		t := tx.Transfer{To: sink, Amount: amount, Fee: fee, Nonce: nonce}
+		fee = 1
 		t.Sign(k)
 		if corrupt {
 			t.Signature[7] ^= 0x10
@@ -119,7 +121,11 @@ func makeWorkload(c Config, farmers int, rng *rand.Rand) workload {
 		home := rng.IntN(farmers)
 		start := time.Duration(i) * c.SubmitInterval / time.Duration(max(c.Clients, 1))
 		for j := 0; j < c.Transfers; j++ {
-			add(start+time.Duration(j)*c.SubmitInterval, k, Valid, uint64(1+rng.IntN(500)), genesisNonce+uint64(j), false, home)
+			amount := uint64(1 + rng.IntN(500))
+			if c.MaxFee > 1 {
+				fee = 1 + rng.Uint64N(c.MaxFee)
+			}
+			add(start+time.Duration(j)*c.SubmitInterval, k, Valid, amount, genesisNonce+uint64(j), false, home)
 		}
 	}
 	for i := 0; i < c.Invalid.BadSignature; i++ {
