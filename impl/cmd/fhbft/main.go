@@ -1,7 +1,9 @@
 // Command fhbft is the command-line front end of the fhbft reference
-// implementation. For now it has one subcommand, `simulate`, which runs the
-// deterministic simulator of impl/sim on threshold certification
-// (spec/certification.md) and prints what happened.
+// implementation. `simulate` runs the whole protocol (impl/sim/ledger:
+// farmers, harvesters, pacemaker, miners, convergence and finality, spec/dag.md);
+// `certify`, `pacemaker` and `farm` run the simulators of the slices beneath
+// it (threshold certification, the harvester pacemaker, the farmer pipeline).
+// Every run is deterministic from its seed and exits 1 if an invariant failed.
 package main
 
 import (
@@ -25,14 +27,17 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stdout, "usage: fhbft simulate [flags]   (fhbft simulate --help lists the flags)")
-		fmt.Fprintln(stdout, "       fhbft pacemaker [flags]  (fhbft pacemaker --help lists the flags)")
-		fmt.Fprintln(stdout, "       fhbft farm [flags]       (fhbft farm --help lists the flags)")
+		fmt.Fprintln(stdout, "usage: fhbft simulate [flags]   the whole protocol: transfers to final ledger rounds (fhbft simulate --help lists the flags)")
+		fmt.Fprintln(stdout, "       fhbft certify [flags]    threshold certification only (fhbft certify --help)")
+		fmt.Fprintln(stdout, "       fhbft pacemaker [flags]  the harvester pacemaker only (fhbft pacemaker --help)")
+		fmt.Fprintln(stdout, "       fhbft farm [flags]       farmer quorums to transaction certificates (fhbft farm --help)")
 		return 0
 	}
 	switch args[0] {
 	case "simulate":
-		return simulate(args[1:], stdout, stderr)
+		return simulateCmd(args[1:], stdout, stderr)
+	case "certify":
+		return certify(args[1:], stdout, stderr)
 	case "pacemaker":
 		return pacemakerCmd(args[1:], stdout, stderr)
 	case "farm":
@@ -42,9 +47,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func simulate(args []string, stdout, stderr io.Writer) int {
+// certify runs the certification-only simulator (impl/sim), which was
+// `fhbft simulate` before the whole protocol existed.
+func certify(args []string, stdout, stderr io.Writer) int {
 	cfg := sim.Default()
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("certify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "simulation seed; the same seed gives the same run")
 	fs.IntVar(&cfg.N, "n", cfg.N, "quorum size n")
@@ -69,7 +76,7 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	if *behaviours != "" {
 		for _, b := range strings.Split(*behaviours, ",") {
 			if !known(sim.Behaviour(b)) {
-				fmt.Fprintf(stderr, "fhbft: unknown behaviour %q (known: %s)\n", b, behaviourList())
+				fmt.Fprintf(stderr, "fhbft certify: unknown behaviour %q (known: %s)\n", b, behaviourList())
 				return 2
 			}
 			cfg.Behaviours = append(cfg.Behaviours, sim.Behaviour(b))
@@ -77,12 +84,12 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := sim.Run(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "fhbft:", err)
+		fmt.Fprintln(stderr, "fhbft certify:", err)
 		return 2
 	}
 	printReport(stdout, rep, *quiet)
 	if len(rep.Violations) > 0 {
-		fmt.Fprintf(stderr, "fhbft: %d invariant violations (seed %d)\n", len(rep.Violations), cfg.Seed)
+		fmt.Fprintf(stderr, "fhbft certify: %d invariant violations (seed %d)\n", len(rep.Violations), cfg.Seed)
 		return 1
 	}
 	return 0
@@ -107,7 +114,7 @@ func behaviourList() string {
 
 func printReport(w io.Writer, r *sim.Report, quiet bool) {
 	c := r.Config
-	fmt.Fprintf(w, "fhbft simulate: seed=%d n=%d q=%d collectors=%d subjects=%d byzantine=%d crashed=%d (at %v) delay=%v..%v drop=%.2f\n",
+	fmt.Fprintf(w, "fhbft certify: seed=%d n=%d q=%d collectors=%d subjects=%d byzantine=%d crashed=%d (at %v) delay=%v..%v drop=%.2f\n",
 		c.Seed, c.N, r.Q, c.Collectors, c.Subjects, c.Byzantine, c.Crashed, c.CrashAt, c.MinDelay, c.MaxDelay, c.DropRate)
 	bound := 2*r.Q - c.N
 	fmt.Fprintf(w, "fault bounds: safety needs byzantine < 2q-n = %d (have %d: %s); liveness needs q=%d honest active (have %d at the end)\n",
