@@ -5,21 +5,30 @@ FUZZTIME ?= 5s
 BENCHTIME ?= 1s
 PKGS     := ./...
 FHBFT    ?= $(or $(TMPDIR),/tmp)/fhbft-bin
+RUNDIR   ?= $(or $(TMPDIR),/tmp)/fhbft-run
 
-.PHONY: all run test deps fmt-check vet gotest race tlc tlc-or-skip proofs bench fuzz
+.PHONY: all run slices test deps fmt-check vet gotest race tlc tlc-or-skip proofs bench fuzz
 
 all: test
 
 deps:
 	$(GO) mod download
 
-## run: the main job — seeded simulations of each slice built so far:
-## certification with Byzantine voters, the harvester pacemaker with a
-## leader crash, and farmer quorums turning transfers into certificates.
+## run: the main job: the whole protocol (fhbft simulate) on a seeded,
+## deterministic network: farmer quorums, a harvester quorum under the
+## pacemaker, miners and clients. Writes an NDJSON trace and the DAG as
+## Graphviz DOT to $(RUNDIR). Exits non-zero if an invariant fails.
 run: deps
 	$(GO) build -o $(FHBFT) ./impl/cmd/fhbft
-	@echo "== fhbft simulate: threshold certification =="
-	$(FHBFT) simulate
+	@mkdir -p $(RUNDIR)
+	$(FHBFT) simulate --trace $(RUNDIR)/trace.ndjson --dot $(RUNDIR)/dag.dot
+	@echo "trace: $(RUNDIR)/trace.ndjson  DAG: $(RUNDIR)/dag.dot (dot -Tsvg $(RUNDIR)/dag.dot > dag.svg)"
+
+## slices: the earlier per-slice simulations (certification, pacemaker, farmers).
+slices: deps
+	$(GO) build -o $(FHBFT) ./impl/cmd/fhbft
+	@echo "== fhbft certify: threshold certification =="
+	$(FHBFT) certify
 	@echo; echo "== fhbft pacemaker: chained HotStuff with a leader crash =="
 	$(FHBFT) pacemaker
 	@echo; echo "== fhbft farm: transfers to transaction certificates =="
