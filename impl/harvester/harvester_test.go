@@ -593,3 +593,23 @@ func TestStalledFetchRetries(t *testing.T) {
 		t.Fatalf("harvester 3: %d stalls, %d blocks fetched; want ≥ 1 and 1", st.FetchStalls, st.BlocksFetched)
 	}
 }
+
+// TestBuilderIsNotTrusted checks MINE-2: a miner holds no key, so a
+// convergence block is judged by its content (Miner, Rank, CONV-13), never
+// by who delivered it, and counts only through its certificate.
+func TestBuilderIsNotTrusted(t *testing.T) {
+	c := roundOne(t, nil)
+	h := c.h(2)
+	x := converge(t, h, 0, 1, 2, 3, 4)
+	// Relayed by anyone (here a miner ID that does not exist): still voted.
+	if vs := votesIn(h.Step(ConvergenceReceived{From: x.Miner + 100, Block: x})); len(vs) != 1 {
+		t.Fatalf("rank-0 block relayed by a stranger: %d votes, want 1", len(vs))
+	}
+	// Delivered by the elected miner but naming another builder: refused.
+	y := converge(t, c.h(3), 0, 1, 2, 3, 4)
+	y.Miner = x.Miner + 1
+	effs := c.h(3).Step(ConvergenceReceived{From: x.Miner, Block: y})
+	if rs := rejectionsIn(effs); len(votesIn(effs)) != 0 || len(rs) != 1 || ReasonOf(rs[0].Err) != ReasonNotElected {
+		t.Fatalf("block naming a non-elected builder: effects %+v, want one not-elected rejection", effs)
+	}
+}
