@@ -1,6 +1,8 @@
 package harvester
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -611,5 +613,53 @@ func TestBuilderIsNotTrusted(t *testing.T) {
 	effs := c.h(3).Step(ConvergenceReceived{From: x.Miner, Block: y})
 	if rs := rejectionsIn(effs); len(votesIn(effs)) != 0 || len(rs) != 1 || ReasonOf(rs[0].Err) != ReasonNotElected {
 		t.Fatalf("block naming a non-elected builder: effects %+v, want one not-elected rejection", effs)
+	}
+}
+
+// TestProposalFollowsPosition checks MEV-2 with MEV-3 at the role level: with
+// blocks of k transfers of one size and a pool of n·k, the harvester at
+// position p of round 1's order proposes exactly the transfers ranked
+// (p−1)·k+1 … p·k by fee per byte, so the n proposals cover the pool once.
+func TestProposalFollowsPosition(t *testing.T) {
+	const k = 2
+	var pool []dag.CertifiedTx
+	for i := 0; i < testN*k; i++ {
+		pool = append(pool, certified(t, i%testAccounts, (i+1)%testAccounts, 5, uint64(10+7*i), uint64(i/testAccounts)))
+	}
+	byFee := slices.Clone(pool)
+	slices.SortFunc(byFee, func(a, b dag.CertifiedTx) int { return cmp.Compare(b.Transfer.Fee, a.Transfer.Fee) })
+	covered := map[tx.Digest]int{}
+	for m := certification.Member(1); m <= testN; m++ {
+		h := newHarvester(t, m, func(cfg *Config) { cfg.Params.MaxBlockTxs = k })
+		for _, ct := range pool {
+			h.Step(TxCertified{Tx: ct})
+		}
+		var got []tx.Digest
+		for _, e := range h.Step(Start{}) {
+			if bp, ok := e.(BroadcastProposal); ok {
+				for _, ct := range bp.Block.Txs {
+					got = append(got, ct.Digest())
+				}
+			}
+		}
+		p := dag.Position(dag.Order(h.Beacon(), testN), m)
+		if p != h.Position() || p == 0 {
+			t.Fatalf("harvester %d: position %d, Position() %d", m, p, h.Position())
+		}
+		var want []tx.Digest
+		for _, ct := range byFee[(p-1)*k : p*k] {
+			want = append(want, ct.Digest())
+		}
+		slices.SortFunc(got, func(a, b tx.Digest) int { return bytes.Compare(a[:], b[:]) })
+		slices.SortFunc(want, func(a, b tx.Digest) int { return bytes.Compare(a[:], b[:]) })
+		if !slices.Equal(got, want) {
+			t.Errorf("harvester %d at position %d proposed %d transfers not the fee band %d…%d", m, p, len(got), (p-1)*k+1, p*k)
+		}
+		for _, d := range got {
+			covered[d]++
+		}
+	}
+	if len(covered) != len(pool) {
+		t.Errorf("the %d proposals cover %d of %d pooled transfers", testN, len(covered), len(pool))
 	}
 }
