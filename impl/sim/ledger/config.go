@@ -109,6 +109,10 @@ type Config struct {
 	// Progress receives a line every ProgressEvery rounds (nil: none).
 	Progress      io.Writer
 	ProgressEvery int
+	// History, when set, records the clients' transfers and balance reads
+	// for a linearizability check (Report.History, history.go). Recording
+	// adds no events and changes nothing the protocol does.
+	History *HistoryConfig
 }
 
 // Default is `fhbft simulate`'s network: 4 farmer quorums of 7 (one
@@ -184,6 +188,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseFaults(string(c.Faults)); err != nil {
 		return err
+	}
+	if c.History != nil {
+		if err := c.History.validate(); err != nil {
+			return err
+		}
 	}
 	if b := c.byzantineHarvesters(); b > 0 && b >= 2*q-c.Harvesters {
 		return fmt.Errorf("ledger sim: %d Byzantine harvesters, the bound is < 2qH − nH = %d (FIN-4, CERT-11)", b, 2*q-c.Harvesters)

@@ -39,6 +39,15 @@
 // bugs (harvester.Mutations with Config.CorruptBlocks) show the checker
 // catches what it should.
 //
+// With Config.History the run also records a client history: every
+// distinct transfer (first submission → its outcome, returning at the first
+// honest finalization of the round that resolved it) and balance reads at
+// honest harvesters that wait for a read index (history.go, which says why
+// a correct run gives a linearizable history). History.Check verifies it
+// with porcupine against a sequential ledger model (linearizability.go),
+// per account, which is exact for the simulator's workload. Recording adds
+// no events: the run is the same with or without it.
+//
 // Everything the protocol does is a function of Config.Seed: two runs with
 // one seed write the same NDJSON trace. Only the wall-clock and CPU figures
 // of the Report vary.

@@ -140,6 +140,8 @@ type Report struct {
 	Wall, CPU           time.Duration
 	TraceEvents         int
 	Violations          []string
+	// History is the client history (Config.History; nil: not recorded).
+	History *History
 }
 
 // ConflictOutcome counts the conflicting pairs by how many of the pair
@@ -209,6 +211,7 @@ func Run(cfg Config) (*Report, error) {
 		equivRnds: map[dag.Round]bool{}, archive: dag.NewStore(), proposals: map[dag.Hash]*dag.ProposalBlock{},
 		built: map[dag.Hash]*dag.ConvergenceBlock{}, voteCheck: map[dag.Hash]error{}, rejSet: dag.NewRejectedSet()}
 	s.nextProg = cfg.ProgressEvery
+	s.hist = newRecorder(cfg.History, cfg.Seed)
 	s.trace = newTracer(cfg.Trace, func() time.Duration {
 		if s.host == nil {
 			return 0
@@ -251,6 +254,7 @@ func Run(cfg Config) (*Report, error) {
 	}
 	rep.EquivRnds = slices.Sorted(maps.Keys(s.equivRnds))
 	s.finish(rep)
+	rep.History = s.hist.build(s, rep)
 	if err := s.trace.flush(); err != nil {
 		s.violation("trace: %v", err)
 	}
@@ -426,6 +430,14 @@ func (r *Report) WriteText(w io.Writer, quiet, verbose bool) {
 	fmt.Fprintf(w, "  simulated: ledger done at %s, farmers quiescent at %s; %d messages (farmers and ledger); %d commands committed by all replicas; trace %d events\n",
 		fmtMS(r.LedgerTime), fmtMS(r.SimulatedTime), r.Farm.Messages, r.Commits, r.TraceEvents)
 	fmt.Fprintf(w, "  typed drops by harvesters (* = not benign): %s; by miners: %s\n", counts(r.HarvesterRejections), counts(r.MinerRejections))
+	if h := r.History; h != nil {
+		verdict := h.Verdict
+		if verdict == "" {
+			verdict = "not checked"
+		}
+		fmt.Fprintf(w, "  client history: %d operations (%d transfers, %d reads, %d of them at a harvester behind the read index, %d unanswered at the end); linearizability: %s\n",
+			h.Len(), len(h.Transfers), len(h.Reads), h.Lagged, h.Unanswered, verdict)
+	}
 	if verbose {
 		for _, o := range r.Outcomes {
 			if o.Fate == FateFinalized {

@@ -156,6 +156,7 @@ type sim struct {
 	trace     *tracer
 	viol      []string
 	nextProg  int
+	hist      *recorder // Config.History (nil: not recorded)
 }
 
 // pendingVote is an honest harvester's convergence vote waiting for the
@@ -281,6 +282,7 @@ func (s *sim) Attach(host *farmsim.Host) error {
 	s.archive.AddConvergence(ptr(dag.Genesis(HarvesterQuorum, HarvesterEpoch, s.genesis.Root())), true)
 	host.Schedule(0, 0, alarmStart{})
 	host.Schedule(s.cfg.stallTime()/4, 0, alarmStall{})
+	s.hist.attach(s)
 	return nil
 }
 
@@ -298,6 +300,7 @@ func (s *sim) Done() bool { return s.done }
 // Certified hands a transaction certificate formed by harvester h to its
 // pool (verdict valid only, MEV-6) and records it. farmer.Layer
 func (s *sim) Certified(h int, t tx.Transfer, c certification.Certificate, at time.Duration) {
+	s.hist.tick(s)
 	d := t.Digest()
 	ci := s.certs[d]
 	if ci == nil {
@@ -322,6 +325,7 @@ func (s *sim) Certified(h int, t tx.Transfer, c certification.Certificate, at ti
 
 // Deliver routes a layer message to its node. farmer.Layer
 func (s *sim) Deliver(from, to network.NodeID, payload any) {
+	s.hist.tick(s)
 	switch n := s.byNode[to].(type) {
 	case *hnode:
 		switch m := payload.(type) {
@@ -365,6 +369,7 @@ func (s *sim) Deliver(from, to network.NodeID, payload any) {
 
 // Alarm handles the layer's scheduled actions. farmer.Layer
 func (s *sim) Alarm(to network.NodeID, payload any) {
+	s.hist.tick(s)
 	switch a := payload.(type) {
 	case alarmStart:
 		for _, hn := range s.hs {
@@ -393,6 +398,7 @@ func (s *sim) Alarm(to network.NodeID, payload any) {
 
 // Timer is a pacemaker replica's view timer. farmer.Layer
 func (s *sim) Timer(to network.NodeID, key int, tag uint64) {
+	s.hist.tick(s)
 	if hn, ok := s.byNode[to].(*hnode); ok {
 		s.stepR(hn, pm.TimerFired{View: pm.View(tag)})
 	}
@@ -690,6 +696,7 @@ func (s *sim) onFinalized(hn *hnode, e harvester.Finalized) {
 		return
 	}
 	hn.chain = append(hn.chain, h)
+	s.hist.beforeApply(hn)
 	head, err := hn.store.Apply(e.Applied)
 	switch {
 	case err != nil && honest:
@@ -713,6 +720,7 @@ func (s *sim) onFinalized(hn *hnode, e harvester.Finalized) {
 	default:
 		s.canonical(hn, e, h)
 	}
+	s.hist.finalized(s, hn, r)
 	s.checkDone()
 }
 
@@ -722,6 +730,7 @@ func (s *sim) canonical(hn *hnode, e harvester.Finalized, h dag.Hash) {
 	cb := e.Block
 	now := s.host.Now()
 	s.canon = append(s.canon, final{block: cb, hash: h, applied: e.Applied, at: now, by: hn.id, beacon: e.Beacon})
+	s.hist.canonical(hn, e.Applied, now)
 	s.archive.AddConvergence(&cb, true)
 	for i := range cb.Equivocations {
 		s.archive.AddEvidence(&cb.Equivocations[i])
