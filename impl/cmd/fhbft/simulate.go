@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/fhbft/fhbft/impl/sim/ledger"
 )
 
@@ -51,6 +54,8 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "print only the summary (no per-round table, no progress lines)")
 	verbose := fs.Bool("verbose", false, "also list every transfer that was not finalized, with its fate and reason")
 	progress := fs.Int("progress", 25, "print a progress line to stderr every this many rounds (0: never)")
+	linear := fs.Bool("linearizability", true, "record client transfers and balance reads and check them with porcupine against a sequential ledger")
+	htmlFile := fs.String("porcupine-html", "", "where to write porcupine's visualisation if the history is not linearizable (default: a file in the temp directory)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -94,6 +99,9 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.DOT = w
 	}
+	if *linear {
+		cfg.History = &ledger.HistoryConfig{}
+	}
 	rep, err := ledger.Run(cfg)
 	for _, c := range closers {
 		if cerr := c(); cerr != nil {
@@ -106,7 +114,27 @@ func simulateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fhbft simulate:", err)
 		return 2
 	}
+	linearizable := true
+	if rep.History != nil {
+		res, info := rep.History.Check(30 * time.Second)
+		if res != porcupine.Ok {
+			linearizable = false
+			path := *htmlFile
+			if path == "" {
+				path = filepath.Join(os.TempDir(), fmt.Sprintf("fhbft-linearizability-seed%d.html", cfg.Seed))
+			}
+			if werr := rep.History.WriteVisualization(info, path); werr != nil {
+				fmt.Fprintln(stderr, "fhbft simulate: writing the porcupine visualisation:", werr)
+			} else {
+				fmt.Fprintln(stderr, "fhbft simulate: porcupine visualisation written to", path)
+			}
+		}
+	}
 	rep.WriteText(stdout, *quiet, *verbose)
+	if !linearizable {
+		fmt.Fprintf(stderr, "fhbft simulate: the client history is %s (seed %d)\n", rep.History.Verdict, cfg.Seed)
+		return 1
+	}
 	if len(rep.Violations) > 0 {
 		fmt.Fprintf(stderr, "fhbft simulate: %d invariant violations (seed %d)\n", len(rep.Violations), cfg.Seed)
 		return 1
