@@ -82,31 +82,48 @@ func TestRosterValidate(t *testing.T) {
 	}
 }
 
+// modes are the collector modes the collector tests run in: the eager
+// collector and the optimistic one (CERT-20).
+var modes = []struct {
+	name string
+	opts Options
+}{{"eager", Options{}}, {"optimistic", Options{Optimistic: true}}}
+
 func TestCertificateFormsAtThreshold(t *testing.T) {
 	f := newFixture(t, 7, 5)
-	c := mustCollector(t, f.roster, Options{})
-	st := stmt(f.roster, 1, "block", Accept)
-	for i := 0; i < 5; i++ {
-		eff := c.Step(VoteReceived{SignVote(f.shares[6-i], st)}) // members 7,6,5,4,3
-		if !eff.Counted || eff.Rejected != nil {
-			t.Fatalf("vote %d not counted: %v", i, eff.Rejected)
-		}
-		if (eff.Certificate != nil) != (i == 4) {
-			t.Fatalf("after %d votes certificate=%v", i+1, eff.Certificate != nil)
-		}
-		if eff.Certificate != nil {
-			cert := *eff.Certificate
-			if err := cert.Verify(f.roster); err != nil {
-				t.Fatalf("certificate does not verify: %v", err)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			c := mustCollector(t, f.roster, mode.opts)
+			st := stmt(f.roster, 1, "block", Accept)
+			for i := 0; i < 5; i++ {
+				eff := c.Step(VoteReceived{SignVote(f.shares[6-i], st)}) // members 7,6,5,4,3
+				// Optimistic mode holds the first q-1 votes pending and
+				// counts all q when their combination verifies.
+				accepted := eff.Counted || (mode.opts.Optimistic && eff.Pending && i < 4)
+				if !accepted || eff.Rejected != nil {
+					t.Fatalf("vote %d not accepted: %+v", i, eff)
+				}
+				if (eff.Certificate != nil) != (i == 4) {
+					t.Fatalf("after %d votes certificate=%v", i+1, eff.Certificate != nil)
+				}
+				if eff.Certificate != nil {
+					cert := *eff.Certificate
+					if err := cert.Verify(f.roster); err != nil {
+						t.Fatalf("certificate does not verify: %v", err)
+					}
+					if got := cert.Signers.Members(); len(got) != 5 || got[0] != 3 {
+						t.Fatalf("signers %v", got)
+					}
+				}
 			}
-			if got := cert.Signers.Members(); len(got) != 5 || got[0] != 3 {
-				t.Fatalf("signers %v", got)
+			if got := len(c.Counted()); got != 5 {
+				t.Fatalf("%d votes counted, want 5", got)
 			}
-		}
-	}
-	// A sixth vote for the decided slot is dropped, not counted.
-	if eff := c.Step(VoteReceived{SignVote(f.shares[0], st)}); ReasonOf(eff.Rejected) != ReasonSlotDecided {
-		t.Fatalf("late vote: %v", eff.Rejected)
+			// A sixth vote for the decided slot is dropped, not counted.
+			if eff := c.Step(VoteReceived{SignVote(f.shares[0], st)}); ReasonOf(eff.Rejected) != ReasonSlotDecided {
+				t.Fatalf("late vote: %v", eff.Rejected)
+			}
+		})
 	}
 }
 
@@ -143,47 +160,94 @@ func TestRejections(t *testing.T) {
 		if len(c.Counted()) != 0 {
 			t.Errorf("%s: rejected vote changed state", tc.name)
 		}
+		// Optimistic mode: header failures (CERT-4) are refused at once; a
+		// bad partial waits, unverified, until its value has q candidates,
+		// and is then dropped with the same reason while the valid votes
+		// count (CERT-6, CERT-20).
+		o := mustCollector(t, f.roster, Options{Optimistic: true})
+		eff = o.Step(VoteReceived{tc.v})
+		if tc.want != ReasonBadPartial {
+			if got := ReasonOf(eff.Rejected); got != tc.want || eff.Counted || eff.Pending {
+				t.Errorf("optimistic %s: reason %v, want %v", tc.name, got, tc.want)
+			}
+			if len(o.Counted()) != 0 || len(o.slots) != 0 {
+				t.Errorf("optimistic %s: rejected vote changed state", tc.name)
+			}
+			continue
+		}
+		if !eff.Pending {
+			t.Fatalf("optimistic %s: %+v, want pending", tc.name, eff)
+		}
+		var dropped []error
+		for m := 2; m <= f.roster.Q(); m++ { // members 2..q: q candidates with member 1
+			eff = o.Step(VoteReceived{SignVote(f.shares[m-1], tc.v.Statement)})
+			dropped = append(dropped, eff.Dropped...)
+			if eff.Certificate != nil {
+				t.Fatalf("optimistic %s: certificate from q-1 valid partials", tc.name)
+			}
+		}
+		if len(dropped) != 1 || ReasonOf(dropped[0]) != ReasonBadPartial || dropped[0].(*RejectError).Member != 1 {
+			t.Errorf("optimistic %s: dropped %v, want member 1's bad partial", tc.name, dropped)
+		}
+		for _, cv := range o.Counted() {
+			if cv.Member == 1 {
+				t.Errorf("optimistic %s: the bad partial was counted", tc.name)
+			}
+		}
+		if got := len(o.Counted()); got != f.roster.Q()-1 {
+			t.Errorf("optimistic %s: %d counted, want %d", tc.name, got, f.roster.Q()-1)
+		}
 	}
 }
 
 func TestDuplicateAndEquivocation(t *testing.T) {
 	f := newFixture(t, 5, 3)
-	c := mustCollector(t, f.roster, Options{})
-	a := SignVote(f.shares[4], stmt(f.roster, 1, "x", Accept))
-	b := SignVote(f.shares[4], stmt(f.roster, 1, "x", Reject))
-	if eff := c.Step(VoteReceived{a}); !eff.Counted {
-		t.Fatal(eff.Rejected)
-	}
-	if eff := c.Step(VoteReceived{a}); ReasonOf(eff.Rejected) != ReasonDuplicate {
-		t.Fatalf("duplicate: %v", eff.Rejected)
-	}
-	eff := c.Step(VoteReceived{b})
-	if ReasonOf(eff.Rejected) != ReasonEquivocation || eff.Evidence == nil {
-		t.Fatalf("equivocation: %v evidence=%v", eff.Rejected, eff.Evidence)
-	}
-	if err := eff.Evidence.Verify(f.roster); err != nil {
-		t.Fatalf("evidence does not verify: %v", err)
-	}
-	if eff := c.Step(VoteReceived{b}); eff.Evidence != nil {
-		t.Fatal("evidence recorded twice for one member and slot")
-	}
-	// A forged second vote is not evidence: outsiders cannot frame a member.
-	forged := b
-	forged.Value.Subject = digest("y")
-	c2 := mustCollector(t, f.roster, Options{})
-	c2.Step(VoteReceived{a})
-	if eff := c2.Step(VoteReceived{forged}); eff.Evidence != nil || ReasonOf(eff.Rejected) != ReasonBadPartial {
-		t.Fatalf("forged conflict: %v", eff.Rejected)
-	}
-	got := c.Counted()
-	if len(got) != 1 || got[0].Value != a.Value {
-		t.Fatalf("counted %v, want only the first vote", got)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			c := mustCollector(t, f.roster, mode.opts)
+			a := SignVote(f.shares[4], stmt(f.roster, 1, "x", Accept))
+			b := SignVote(f.shares[4], stmt(f.roster, 1, "x", Reject))
+			if eff := c.Step(VoteReceived{a}); !eff.Counted && !eff.Pending {
+				t.Fatal(eff.Rejected)
+			}
+			if eff := c.Step(VoteReceived{a}); ReasonOf(eff.Rejected) != ReasonDuplicate {
+				t.Fatalf("duplicate: %v", eff.Rejected)
+			}
+			eff := c.Step(VoteReceived{b})
+			if ReasonOf(eff.Rejected) != ReasonEquivocation || eff.Evidence == nil {
+				t.Fatalf("equivocation: %v evidence=%v", eff.Rejected, eff.Evidence)
+			}
+			if err := eff.Evidence.Verify(f.roster); err != nil {
+				t.Fatalf("evidence does not verify: %v", err)
+			}
+			if eff := c.Step(VoteReceived{b}); eff.Evidence != nil {
+				t.Fatal("evidence recorded twice for one member and slot")
+			}
+			// A forged second vote is not evidence: outsiders cannot frame a member.
+			forged := b
+			forged.Value.Subject = digest("y")
+			c2 := mustCollector(t, f.roster, mode.opts)
+			c2.Step(VoteReceived{a})
+			if eff := c2.Step(VoteReceived{forged}); eff.Evidence != nil || ReasonOf(eff.Rejected) != ReasonBadPartial {
+				t.Fatalf("forged conflict: %v", eff.Rejected)
+			}
+			got := c.Counted()
+			if len(got) != 1 || got[0].Value != a.Value {
+				t.Fatalf("counted %v, want only the first vote", got)
+			}
+		})
 	}
 }
 
 func TestCertificateVerifyRejects(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) { testCertificateVerifyRejects(t, mode.opts) })
+	}
+}
+
+func testCertificateVerifyRejects(t *testing.T, opts Options) {
 	f := newFixture(t, 5, 3)
-	c := mustCollector(t, f.roster, Options{})
+	c := mustCollector(t, f.roster, opts)
 	st := stmt(f.roster, 2, "blk", Accept)
 	var cert *Certificate
 	for i := 0; i < 3; i++ {
@@ -311,23 +375,29 @@ func TestMutationsAreCaught(t *testing.T) {
 	if eff := dup.Step(VoteReceived{v}); !eff.Counted {
 		t.Fatal("NoDedupe mutant did not count the duplicate")
 	}
+	// The planted bugs are for the eager path; optimistic mode refuses them.
+	if _, err := NewCollector(f.roster, Options{Optimistic: true, Mutations: Mutations{NoDedupe: true}}); err == nil {
+		t.Fatal("optimistic collector accepted mutations")
+	}
 }
 
 func TestStepNeverPanicsOnGarbage(t *testing.T) {
 	f := newFixture(t, 4, 3)
-	c := mustCollector(t, f.roster, Options{})
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 200; i++ {
-		b := make([]byte, VoteLen)
-		for j := range b {
-			b[j] = byte(rng.Uint32())
+	for _, mode := range modes {
+		c := mustCollector(t, f.roster, mode.opts)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < 200; i++ {
+			b := make([]byte, VoteLen)
+			for j := range b {
+				b[j] = byte(rng.Uint32())
+			}
+			if v, err := DecodeVote(b); err == nil {
+				c.Step(VoteReceived{v})
+			}
 		}
-		if v, err := DecodeVote(b); err == nil {
-			c.Step(VoteReceived{v})
+		if len(c.Counted()) != 0 {
+			t.Fatalf("%s: random bytes were counted as votes", mode.name)
 		}
-	}
-	if len(c.Counted()) != 0 {
-		t.Fatal("random bytes were counted as votes")
 	}
 }
 
@@ -349,8 +419,10 @@ func FuzzDecodeVote(f *testing.F) {
 		if !bytes.Equal(again, b) {
 			t.Fatalf("non-canonical vote encoding accepted")
 		}
-		c := mustCollector(t, fx.roster, Options{})
-		c.Step(VoteReceived{v}) // must not panic
+		for _, mode := range modes {
+			c := mustCollector(t, fx.roster, mode.opts)
+			c.Step(VoteReceived{v}) // must not panic
+		}
 	})
 }
 

@@ -16,13 +16,22 @@ type VoteReceived struct{ Vote Vote }
 
 func (VoteReceived) isEvent() {}
 
-// Effects is what one step produced. At most one of Counted and Rejected is
-// set; Certificate and Evidence accompany them when a step made one.
+// Effects is what one step produced. Exactly one of Counted, Pending and
+// Rejected describes the step's own vote (Pending only in optimistic mode);
+// Certificate and Evidence accompany them when a step made one.
 type Effects struct {
 	Counted     bool
-	Rejected    error // a *RejectError; nil when the vote was counted
+	Rejected    error // a *RejectError; nil when the vote was counted or is pending
 	Certificate *Certificate
 	Evidence    *Evidence
+	// Pending: optimistic mode held the vote unverified (CERT-20); a later
+	// step counts it or drops it.
+	Pending bool
+	// Dropped lists earlier pending votes that this step found invalid
+	// (each a *RejectError with ReasonBadPartial naming the member), in the
+	// order found. Always empty in eager mode, where a bad partial is
+	// rejected in its own step.
+	Dropped []error
 }
 
 // Mutations plant bugs so that tests can show the checkers catch them
@@ -35,13 +44,26 @@ type Mutations struct {
 
 // Options configure a collector.
 type Options struct {
-	Mutations Mutations // tests only
+	// Optimistic defers partial verification (spec: CERT-20): votes are held
+	// unverified until q distinct members support one value, their partials
+	// are combined and the group signature is verified once; only when that
+	// fails are the bad partials located (threshold.CombineVerified, which
+	// searches with threshold's batch check). The zero value is the eager
+	// collector, which verifies every partial as it arrives (CERT-6).
+	Optimistic bool
+	Mutations  Mutations // tests only; eager mode only
 }
 
 // Stats counts the crypto a collector did, for the simulator's report.
 type Stats struct {
-	PartialVerifies int // pairing checks on partials (CERT-6)
+	PartialVerifies int // pairing checks on single partials (CERT-6)
 	Combines        int // Lagrange combinations (CERT-9)
+	// Optimistic mode (CERT-20): CombineChecks is combinations verified
+	// against the group key (one pairing check each); Searches is those
+	// that failed and were followed by a search for the bad partials (about
+	// 2k·log2(q) batch pairing checks for k bad partials); BadFound is the
+	// partials those searches found invalid.
+	CombineChecks, Searches, BadFound int
 }
 
 // CountedVote is the abstraction of a counted vote: what the model's
@@ -57,6 +79,11 @@ type slotState struct {
 	supporters map[Value][]Member // counted members per value, arrival order
 	accused    map[Member]bool    // evidence already recorded (once per member and slot)
 	cert       *Certificate
+	opt        *optSlot // optimistic mode only
+}
+
+func newSlotState() *slotState {
+	return &slotState{counted: map[Member]Vote{}, supporters: map[Value][]Member{}, accused: map[Member]bool{}}
 }
 
 // Collector gathers votes for one roster (quorum and epoch) and forms
@@ -67,6 +94,8 @@ type Collector struct {
 	opts   Options
 	slots  map[Slot]*slotState
 	stats  Stats
+	// singleMax is singleCheckMax; tests lower it to run the batch search.
+	singleMax int
 }
 
 // NewCollector returns a collector for a valid roster. spec: CERT-1
@@ -74,7 +103,12 @@ func NewCollector(r Roster, opts Options) (*Collector, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return &Collector{roster: r, opts: opts, slots: make(map[Slot]*slotState)}, nil
+	if opts.Optimistic && opts.Mutations != (Mutations{}) {
+		// The planted bugs target the eager path that tests/ refines
+		// against the model; optimistic mode is checked against eager mode.
+		return nil, &ConfigError{Field: "options", Reason: "mutations apply to the eager collector only"}
+	}
+	return &Collector{roster: r, opts: opts, slots: make(map[Slot]*slotState), singleMax: singleCheckMax}, nil
 }
 
 // Roster returns the collector's roster.
@@ -83,10 +117,15 @@ func (c *Collector) Roster() Roster { return c.roster }
 // Stats returns the crypto work done so far.
 func (c *Collector) Stats() Stats { return c.stats }
 
-// Step applies one event. A rejected vote leaves the state unchanged.
+// Step applies one event. A rejected vote removes nothing counted or
+// certified; in eager mode it leaves the state unchanged, in optimistic
+// mode it may settle an earlier pending vote of its member (CERT-20).
 func (c *Collector) Step(ev Event) Effects {
 	switch ev := ev.(type) {
 	case VoteReceived:
+		if c.opts.Optimistic {
+			return c.onVoteOptimistic(ev.Vote)
+		}
 		return c.onVote(ev.Vote)
 	}
 	return Effects{Rejected: &RejectError{Reason: ReasonMalformed, Detail: "unknown event"}}
@@ -121,7 +160,7 @@ func (c *Collector) onVote(v Vote) Effects {
 		return Effects{Rejected: err}
 	}
 	if s == nil {
-		s = &slotState{counted: map[Member]Vote{}, supporters: map[Value][]Member{}, accused: map[Member]bool{}}
+		s = newSlotState()
 		c.slots[v.Slot] = s
 	}
 	if _, ok := s.counted[v.Member]; !ok {

@@ -3,6 +3,9 @@
 // BLS threshold signatures, the certificates formed from q of them,
 // equivocation evidence, their wire formats, and the vote Collector, a pure
 // step function that a driver (impl/sim, later TCP nodes) feeds with votes.
+// The Collector verifies every partial as it arrives (CERT-6), or, with
+// Options.Optimistic, holds votes unverified and verifies one combination of
+// q of them instead (CERT-20, optimistic.go).
 //
 // The TLA+ counterpart is tla/HarvesterCertification.tla and the executable
 // model is model/certification; names match: a counted vote is a model

@@ -325,7 +325,7 @@ func (s *sim) setup(ids []certification.QuorumID) error {
 	for h := 0; h < cfg.Harvesters; h++ {
 		var cs []*certification.Collector
 		for _, r := range s.rosters {
-			c, err := certification.NewCollector(r, certification.Options{})
+			c, err := certification.NewCollector(r, certification.Options{Optimistic: cfg.OptimisticCollect})
 			if err != nil {
 				return err
 			}
@@ -574,6 +574,9 @@ func (s *sim) collect(h int, v certification.Vote) {
 	eff := s.collectors[h][k].Step(certification.VoteReceived{Vote: v})
 	s.rep.CollectTime += time.Since(start)
 	s.rep.CollectSteps++
+	for _, d := range eff.Dropped { // optimistic: earlier pending votes found bad
+		s.rep.RejectedVotes[certification.ReasonOf(d)]++
+	}
 	if eff.Rejected != nil {
 		reason := certification.ReasonOf(eff.Rejected)
 		s.rep.RejectedVotes[reason]++
