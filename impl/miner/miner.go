@@ -448,8 +448,8 @@ func (m *Miner) omit(blocks []dag.ProposalBlock, k int) []dag.ProposalBlock {
 }
 
 // onNotice records a harvester's finality notice; the certificate is
-// verified once per block. spec: MINE-1 (a miner that learns the round is
-// final does not build)
+// verified once per block. spec: MINE-4 (follow on max(1, 2q−n) matching
+// notices), MINE-1 (a miner that learns the round is final does not build)
 func (m *Miner) onNotice(ev FinalNotice) {
 	const what = "FinalNotice"
 	if ev.From < 1 || int(ev.From) > m.n {
