@@ -1,7 +1,8 @@
 --------------------------- MODULE DAGConvergence ---------------------------
 (***************************************************************************)
 (* Proposal blocks, convergence and finality (spec/dag.md), round by       *)
-(* round, with Byzantine harvesters and certification abstracted away.     *)
+(* round, with Byzantine harvesters and miners and certification          *)
+(* abstracted away.                                                        *)
 (*                                                                         *)
 (* Each round: honest harvesters propose one block holding their whole     *)
 (* pool (PB-3, MEV-6; block capacity is not modelled) and send it at once  *)
@@ -24,11 +25,28 @@
 (* without quorum, epoch, prev, beacon, miner and rank (CONV-12). Prev is  *)
 (* implicit: every block of round r is built on the round r - 1 block all  *)
 (* nodes finalized. The conflict-resolution order of round r is a fixed    *)
-(* rotation (Pos) standing for ORD-2's beacon-drawn permutation. Miners    *)
-(* are honest: a Byzantine miner could pick any subset of the valid blocks *)
-(* with MinRefs counted proposers (CONV-13 would accept it), which is not  *)
-(* modelled. Evidence is two blocks of one proposer in one inbox (no       *)
-(* evidence gossip). Delivery delays are interleavings.                    *)
+(* rotation (Pos) standing for ORD-2's beacon-drawn permutation.           *)
+(* Evidence is two blocks of one proposer in one inbox (no evidence        *)
+(* gossip). Delivery delays are interleavings.                             *)
+(*                                                                         *)
+(* Byzantine miners (FIN-6): a miner in ByzMiners builds Converge over ANY *)
+(* subset of its inbox with at least MinRefs counted proposers, which      *)
+(* CONV-13 accepts (harvesters recompute only what the block names); it    *)
+(* may omit honest blocks, or one block of an equivocator so that the      *)
+(* other counts. It still builds (weak fairness): a silent miner is the    *)
+(* fallback ranks' matter (MINE-3), and ranks are not modelled. Without    *)
+(* block capacity every honest block carries the whole pool, so MinRefs >  *)
+(* b forces an honest block, and with it every transfer all honest pools   *)
+(* hold, into every valid block; omission censors only a transfer that     *)
+(* some honest blocks lack. SoloTxs stands for that (certificates not yet  *)
+(* spread, or MEV-3's capacity slices): only the least honest harvester    *)
+(* holds them. A miner may build from any inbox with MinRefs counted       *)
+(* blocks, a race that honest miners lose only with SoloTxs; MinersWait    *)
+(* makes every miner wait for a block of every honest harvester, as        *)
+(* MINE-1's wait does after GST (a Byzantine miner loses nothing by it: it *)
+(* still names any subset). Byzantine miners do not sign or equivocate: a  *)
+(* block is authenticated by its certificate only (MINE-2), and each miner *)
+(* builds at most once per round, as ranks give one slot each (MINE-3).    *)
 (*                                                                         *)
 (* Converge is a fold over a sequence of inputs, so OrderIndependent       *)
 (* compares two real input orders; ResolveByInputOrder plants the bug that *)
@@ -65,7 +83,10 @@ CONSTANTS
     ByzBlocks,      \* transfer sets Byzantine proposal blocks may carry
     CertsPerRound,  \* certified convergence blocks per round (1: CERT-11)
     ResolveByInputOrder, \* planted bug in Converge (CONV-4, CONV-5)
-    IgnoreRejected  \* planted bug: CONV-14 off, the rejected set is ignored
+    IgnoreRejected, \* planted bug: CONV-14 off, the rejected set is ignored
+    ByzMiners,      \* Byzantine miners: build from any subset of their inbox
+    SoloTxs,        \* certified transfers only the least honest harvester holds
+    MinersWait      \* miners build only with every honest block (MINE-1)
 
 \* The transfer universe, in digest order (TX-5): two accounts, to = the
 \* other one. 1 and 2 conflict on slot (1, 0); 3 follows either and may
@@ -95,6 +116,9 @@ ASSUME ConstantsOK ==
     /\ CertsPerRound \in {1, 2}
     /\ ResolveByInputOrder \in BOOLEAN
     /\ IgnoreRejected \in BOOLEAN
+    /\ ByzMiners \subseteq Miners
+    /\ SoloTxs \subseteq Certified
+    /\ MinersWait \in BOOLEAN
 
 N == Cardinality(Harvesters)
 Byzantine == Equivocators \cup Withholders
@@ -273,6 +297,10 @@ Resolved(c, t) == t \in ChainApplied(c) \cup ChainRejected(c)
 \* not carried as deferred by the tip.
 Pool == CertifiedBy(round) \ (ChainApplied(Chain) \cup ChainRejected(Chain) \cup DeferredIds(Tip))
 
+\* Harvester h's pool: SoloTxs only at the least honest harvester.
+SoloHolder == Min(Honest)
+PoolOf(h) == IF h = SoloHolder THEN Pool ELSE Pool \ SoloTxs
+
 Sent == UNION {inbox[m] : m \in Miners}
 
 \* Proposals and builds stop once the round has its certified blocks or a
@@ -294,7 +322,7 @@ Propose(h) ==
     /\ RoundOpen
     /\ ~\E b \in Sent : b.proposer = h
     /\ Miners \ built # {}
-    /\ Deliver([proposer |-> h, txs |-> Pool], Miners)
+    /\ Deliver([proposer |-> h, txs |-> PoolOf(h)], Miners)
     /\ UNCHANGED <<round, final, built, cert>>
 
 \* spec: PB-4, PB-5. An equivocator sends any valid block to a miner, with
@@ -322,18 +350,30 @@ WithholderSend(h, txs, m) ==
     /\ Deliver(b, {m})
     /\ UNCHANGED <<round, final, built, cert>>
 
-\* spec: MINE-1, MINE-3, CONV-2, CONV-13, CONV-14. Miner m builds once
-\* from its inbox, in the order SortBlocks gives, on the nodes' ledger
-\* (Tip's post and the rejected set), and the block is certified.
-Certify(m) ==
-    LET blk == Converge(round, Tip, Excluded(Chain), SortBlocks(inbox[m])) IN
+\* What miner m may build from: an honest miner its whole inbox, a
+\* Byzantine one any subset of it (FIN-6).
+Inputs(m) == IF m \in ByzMiners THEN SUBSET inbox[m] ELSE {inbox[m]}
+
+\* MINE-1 after GST (with MinersWait): miner m holds a block of every
+\* honest harvester before it builds.
+Waited(m) == MinersWait => \A h \in Honest : \E b \in inbox[m] : b.proposer = h
+
+\* spec: MINE-1, MINE-3, CONV-2, CONV-13, CONV-14, FIN-6. Miner m builds
+\* once from S (its inbox, or for a Byzantine miner any subset), in the
+\* order SortBlocks gives, on the nodes' ledger (Tip's post and the
+\* rejected set), and the block is certified.
+Build(m, S) ==
+    LET blk == Converge(round, Tip, Excluded(Chain), SortBlocks(S)) IN
     /\ m \in Miners \ built
     /\ RoundOpen
-    /\ Cardinality(CountedOf(inbox[m])) >= MinRefs
+    /\ Waited(m)
+    /\ Cardinality(CountedOf(S)) >= MinRefs
     /\ blk \notin cert
     /\ cert' = cert \cup {blk}
     /\ built' = built \cup {m}
     /\ UNCHANGED <<round, final, inbox>>
+
+Certify(m) == \E S \in Inputs(m) : Build(m, S)
 
 \* spec: FIN-1, FIN-2. Node n finalizes a certified block of its next round.
 Finalize(n, b) ==
@@ -366,7 +406,8 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 \* After GST: honest harvesters, miners and nodes act; Byzantine
-\* harvesters may stay silent forever.
+\* harvesters may stay silent forever. Byzantine miners build too, from
+\* what they choose (a silent one is the fallback ranks' matter).
 Fairness ==
     /\ \A h \in Honest : WF_vars(Propose(h))
     /\ \A m \in Miners : WF_vars(Certify(m))

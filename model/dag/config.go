@@ -34,6 +34,16 @@ type Config struct {
 	// an empty rejected set, so a rejected transfer proposed again can be
 	// applied later (dag_n3_rejectagain_bug).
 	IgnoreRejected bool `json:"IgnoreRejected"`
+	// ByzMiners (a subset of Miners) build from any subset of their inbox
+	// with MinRefs counted proposers, which CONV-13 accepts (FIN-6).
+	ByzMiners []int `json:"ByzMiners"`
+	// SoloTxs (a subset of Certified) are in the pool of the least honest
+	// harvester only: honest blocks that differ, as block capacity or
+	// certificates not yet spread make them, so omission can censor.
+	SoloTxs []int `json:"SoloTxs"`
+	// MinersWait: a miner builds only once it holds a block of every
+	// honest harvester (MINE-1's wait after GST).
+	MinersWait bool `json:"MinersWait"`
 }
 
 // Universe is the module's transfer universe, IDs 1..6 in digest order:
@@ -116,7 +126,8 @@ func (c Config) Validate() error {
 		name string
 		xs   []int
 	}{{"Harvesters", c.Harvesters}, {"Equivocators", c.Equivocators}, {"Withholders", c.Withholders},
-		{"Miners", c.Miners}, {"Certified", c.Certified}, {"LateTxs", c.LateTxs}} {
+		{"Miners", c.Miners}, {"Certified", c.Certified}, {"LateTxs", c.LateTxs},
+		{"ByzMiners", c.ByzMiners}, {"SoloTxs", c.SoloTxs}} {
 		if d, ok := duplicate(f.xs); ok {
 			return &ConfigError{f.name, fmt.Sprintf("%d listed twice", d)}
 		}
@@ -166,6 +177,16 @@ func (c Config) Validate() error {
 	for _, t := range c.LateTxs {
 		if !slices.Contains(c.Certified, t) {
 			return &ConfigError{"LateTxs", fmt.Sprintf("%d is not in Certified", t)}
+		}
+	}
+	for _, m := range c.ByzMiners {
+		if !slices.Contains(c.Miners, m) {
+			return &ConfigError{"ByzMiners", fmt.Sprintf("%d is not in Miners", m)}
+		}
+	}
+	for _, t := range c.SoloTxs {
+		if !slices.Contains(c.Certified, t) {
+			return &ConfigError{"SoloTxs", fmt.Sprintf("%d is not in Certified", t)}
 		}
 	}
 	for _, b := range c.ByzBlocks {
@@ -235,8 +256,9 @@ func (c Config) String() string {
 	slices.Sort(byz)
 	return fmt.Sprintf("Harvesters = %s, Equivocators = %s, Withholders = %s, MinRefs = %d, Miners = %s, "+
 		"MaxRound = %d, MaxDeferRounds = %d, InitBalance = %d, Certified = %s, LateTxs = %s, ByzBlocks = {%s}, "+
-		"CertsPerRound = %d, ResolveByInputOrder = %v, IgnoreRejected = %v",
+		"CertsPerRound = %d, ResolveByInputOrder = %v, IgnoreRejected = %v, ByzMiners = %s, SoloTxs = %s, MinersWait = %v",
 		set(c.Harvesters), set(c.Equivocators), set(c.Withholders), c.MinRefs, set(c.Miners),
 		c.MaxRound, c.MaxDeferRounds, c.InitBalance, set(c.Certified), set(c.LateTxs), strings.Join(byz, ", "),
-		c.CertsPerRound, strings.ToUpper(fmt.Sprint(c.ResolveByInputOrder)), strings.ToUpper(fmt.Sprint(c.IgnoreRejected)))
+		c.CertsPerRound, strings.ToUpper(fmt.Sprint(c.ResolveByInputOrder)), strings.ToUpper(fmt.Sprint(c.IgnoreRejected)),
+		set(c.ByzMiners), set(c.SoloTxs), strings.ToUpper(fmt.Sprint(c.MinersWait)))
 }

@@ -32,6 +32,7 @@ type Model struct {
 	nodes   []int // Honest, sorted
 	miners  []int // sorted
 	byz     []txSet
+	byzMin  []bool // by index into miners: in ByzMiners
 	genesis *cblock
 	pos     map[int]map[int]int // round -> proposer -> pos_r; looked up only
 }
@@ -45,6 +46,9 @@ func newModel(cfg Config, mut Mutations) (*Model, error) {
 	}
 	m := &Model{cfg: cfg, mut: mut, nodes: cfg.Honest(), miners: slices.Sorted(slices.Values(cfg.Miners)),
 		byz: cfg.byzBlocks(), pos: map[int]map[int]int{}}
+	for _, mi := range m.miners {
+		m.byzMin = append(m.byzMin, slices.Contains(cfg.ByzMiners, mi))
+	}
 	g := Ledger{}
 	for _, a := range accounts {
 		g.Accounts = append(g.Accounts, Account{ID: a, Balance: cfg.InitBalance})
@@ -190,6 +194,16 @@ func (m *Model) pool(s State) txSet {
 	return m.certifiedBy(s.round) &^ (resolved(s.chain()) | deferredIDs(m.tip(s)))
 }
 
+// poolOf is harvester h's pool: SoloTxs only at the least honest one.
+// tla: DAGConvergence!PoolOf
+func (m *Model) poolOf(s State, h int) txSet {
+	p := m.pool(s)
+	if h != m.nodes[0] {
+		p &^= setOf(m.cfg.SoloTxs)
+	}
+	return p
+}
+
 // roundOpen: the round takes proposals and builds.
 // spec: MINE-1, tla: DAGConvergence!RoundOpen
 func (m *Model) roundOpen(s State) bool {
@@ -247,7 +261,7 @@ func (m *Model) Propose(s State, h int) (State, bool) {
 	if _, ok := m.nodeIndex(h); !ok || !m.roundOpen(s) || len(s.sentBy(h)) > 0 || !m.anyUnbuilt(s) {
 		return s, false
 	}
-	return s.deliver(pblock{h, m.pool(s)}, func(int) bool { return true }), true
+	return s.deliver(pblock{h, m.poolOf(s, h)}, func(int) bool { return true }), true
 }
 
 // byzSend is the common guard of EquivocatorSend and WithholderSend.
@@ -316,16 +330,84 @@ func counted(in []pblock) int {
 	return n
 }
 
-// Certify is miner building Converge over its inbox, in SortBlocks order,
-// on the nodes' ledger (the tip's state and the rejected set), and the
-// harvester quorum certifying the block.
+// inputs is Inputs(m) for the i-th miner: an honest miner's inbox, every
+// subset of a Byzantine miner's inbox (each sorted, as SortBlocks orders
+// it).
+// spec: FIN-6, tla: DAGConvergence!Inputs
+func (m *Model) inputs(s State, i int) [][]pblock {
+	in := s.inbox[i]
+	if !m.byzMin[i] {
+		return [][]pblock{in}
+	}
+	out := make([][]pblock, 0, 1<<len(in))
+	for mask := 0; mask < 1<<len(in); mask++ {
+		var sub []pblock
+		for k, b := range in {
+			if mask&(1<<k) != 0 {
+				sub = append(sub, b)
+			}
+		}
+		out = append(out, sub)
+	}
+	return out
+}
+
+// waited: with MinersWait, the i-th miner holds a block of every honest
+// harvester.
+// spec: MINE-1, tla: DAGConvergence!Waited
+func (m *Model) waited(s State, i int) bool {
+	if !m.cfg.MinersWait {
+		return true
+	}
+	for _, h := range m.nodes {
+		if !slices.ContainsFunc(s.inbox[i], func(b pblock) bool { return b.proposer == h }) {
+			return false
+		}
+	}
+	return true
+}
+
+// Certify is miner building Converge over its whole inbox: Certify(m) of
+// an honest miner, and one of the choices of a Byzantine one (see
+// CertifyFrom).
 // spec: MINE-1, MINE-3, CONV-2, CONV-13, CONV-14, tla: DAGConvergence!Certify
 func (m *Model) Certify(s State, miner int) (State, bool) {
 	i, ok := m.minerIndex(miner)
-	if !ok || s.isBuilt(i) || !m.roundOpen(s) || counted(s.inbox[i]) < m.cfg.MinRefs {
+	if !ok {
 		return s, false
 	}
-	blk, ok := m.converge(s.round, m.tip(s), m.excluded(s.chain()), s.inbox[i])
+	return m.build(s, i, s.inbox[i])
+}
+
+// CertifyFrom is Byzantine miner building from the blocks refs of its
+// inbox (any subset with MinRefs counted proposers).
+// spec: FIN-6, CONV-13, tla: DAGConvergence!Build
+func (m *Model) CertifyFrom(s State, miner int, refs []Proposal) (State, bool) {
+	i, ok := m.minerIndex(miner)
+	if !ok || !m.byzMin[i] {
+		return s, false
+	}
+	var sub []pblock
+	for _, b := range s.inbox[i] {
+		if slices.ContainsFunc(refs, func(p Proposal) bool { return fmtProposal(p) == fmtProposal(b.proposal()) }) {
+			sub = append(sub, b)
+		}
+	}
+	if len(sub) != len(refs) {
+		return s, false
+	}
+	return m.build(s, i, sub)
+}
+
+// build is Build(m, S) for the i-th miner and S ⊆ its inbox, sorted: the
+// block Converge makes of S, in SortBlocks order, on the nodes' ledger
+// (the tip's state and the rejected set), certified.
+// tla: DAGConvergence!Build
+func (m *Model) build(s State, i int, in []pblock) (State, bool) {
+	if s.isBuilt(i) || !m.roundOpen(s) || !m.waited(s, i) || counted(in) < m.cfg.MinRefs {
+		return s, false
+	}
+	blk, ok := m.converge(s.round, m.tip(s), m.excluded(s.chain()), in)
 	if !ok {
 		return s, false
 	}
@@ -411,9 +493,23 @@ func (m *Model) Successors(s State) []Successor {
 			}
 		}
 	}
-	for _, mi := range m.miners {
-		next, ok := m.Certify(s, mi)
-		add(next, ok, "Certify(m=%d)", mi)
+	for i, mi := range m.miners {
+		if !m.byzMin[i] {
+			next, ok := m.build(s, i, s.inbox[i])
+			add(next, ok, "Certify(m=%d)", mi)
+			continue
+		}
+		for _, in := range m.inputs(s, i) {
+			next, ok := m.build(s, i, in)
+			if !ok {
+				continue
+			}
+			var ps []string
+			for _, b := range in {
+				ps = append(ps, fmtProposal(b.proposal()))
+			}
+			add(next, ok, "Certify(m=%d, S={%s})", mi, strings.Join(ps, ", "))
+		}
 	}
 	for _, n := range m.nodes {
 		for k := range s.cert {
@@ -446,9 +542,11 @@ func (m *Model) FairEnabled(s State) bool {
 			return true
 		}
 	}
-	for _, mi := range m.miners {
-		if _, ok := m.Certify(s, mi); ok {
-			return true
+	for i := range m.miners {
+		for _, in := range m.inputs(s, i) {
+			if _, ok := m.build(s, i, in); ok {
+				return true
+			}
 		}
 	}
 	for _, n := range m.nodes {

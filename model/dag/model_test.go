@@ -163,3 +163,46 @@ func TestInvariantsRejectBadStates(t *testing.T) {
 		t.Error("EventuallyFinal holds initially")
 	}
 }
+
+// A round of dag_live_byzminer_bug played by hand: the Byzantine miner
+// waits for every honest block (MinersWait), then omits harvester 1's, the
+// only one carrying transfer 4 (SoloTxs); the honest variant cannot.
+// spec: FIN-6, CONV-13, MINE-1
+func TestByzantineMinerOmits(t *testing.T) {
+	must := step(t)
+	m := newTestModel(t, byzMinerBug)
+	s := m.Init()
+	s = must(m.Propose(s, 2))
+	s = must(m.Propose(s, 3))
+	if _, ok := m.Certify(s, 1); ok {
+		t.Error("MINE-1: built before harvester 1's block arrived (MinersWait)")
+	}
+	s = must(m.Propose(s, 1))
+	in := s.Inbox(0)
+	if len(in) != 3 || !slices.Equal(txIDs(in[0].Txs), []int{1, 4}) || !slices.Equal(txIDs(in[1].Txs), []int{1}) {
+		t.Fatalf("inbox %v: SoloTxs should be in harvester 1's block only", in)
+	}
+	if _, ok := m.CertifyFrom(s, 1, in[1:2]); ok {
+		t.Error("CONV-2: a Byzantine miner built with one counted proposer")
+	}
+	omit := must(m.CertifyFrom(s, 1, in[1:]))
+	if b := omit.Cert()[0]; len(b.Refs) != 2 || slices.Contains(b.Applied, 4) {
+		t.Fatalf("omitting block: %s", FormatBlock(b))
+	}
+	if l, ok := m.LegalStep(s, omit); !ok || l != "Certify(m=1, S={[proposer |-> 2, txs |-> {1}], [proposer |-> 3, txs |-> {1}]})" {
+		t.Errorf("LegalStep = %q, %v", l, ok)
+	}
+	full := must(m.Certify(s, 1))
+	if b := full.Cert()[0]; !slices.Equal(b.Applied, []int{1, 4}) {
+		t.Fatalf("whole-inbox block: %s", FormatBlock(b))
+	}
+	honest := newTestModel(t, with(byzMinerBug, func(c *Config) { c.ByzMiners = nil }))
+	if _, ok := honest.CertifyFrom(s, 1, in[1:]); ok {
+		t.Error("an honest miner built from a subset of its inbox")
+	}
+	for _, n := range honest.Successors(s) {
+		if len(n.Next.Cert()) == 1 && !slices.Contains(n.Next.Cert()[0].Applied, 4) {
+			t.Errorf("honest miner step %s omits transfer 4", n.Label)
+		}
+	}
+}

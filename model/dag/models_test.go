@@ -15,6 +15,11 @@ var (
 	n4wh1 = Config{Harvesters: []int{1, 2, 3, 4}, Withholders: []int{1}, MinRefs: 3, Miners: []int{1, 2},
 		MaxRound: 3, MaxDeferRounds: 2, InitBalance: 4, Certified: []int{1, 2, 3, 5, 6},
 		ByzBlocks: [][]int{{}, {2}}, CertsPerRound: 1}
+	// byzMinerBug: n = 3 honest harvesters, transfer 4 held by harvester 1
+	// only, one miner, Byzantine, that waits for every honest block.
+	byzMinerBug = Config{Harvesters: []int{1, 2, 3}, MinRefs: 2, Miners: []int{1}, MaxRound: 2, MaxDeferRounds: 1,
+		InitBalance: 4, Certified: []int{1, 4}, ByzBlocks: [][]int{{}}, CertsPerRound: 1,
+		ByzMiners: []int{1}, SoloTxs: []int{4}, MinersWait: true}
 	liveN3eq1 = Config{Harvesters: []int{1, 2, 3}, Equivocators: []int{1}, MinRefs: 2, Miners: []int{1, 2},
 		MaxRound: 3, MaxDeferRounds: 1, InitBalance: 4, Certified: []int{1, 2, 3, 4, 5}, LateTxs: []int{4},
 		ByzBlocks: [][]int{{}, {2}}, CertsPerRound: 1}
@@ -46,6 +51,11 @@ func with(c Config, f func(*Config)) Config {
 //     4 (2 steps), which with the carried 5 credits account 1 before 3 is
 //     ready, so Certify applies 3, and one Finalize shows it (2 steps):
 //     11 states.
+//   - dag_live_byzminer_bug: each of the two rounds is three Propose (the
+//     miner waits for every honest block), Certify from harvesters 2 and 3
+//     only, three Finalize and NextRound (8 steps); transfer 4, held by
+//     harvester 1 only, is never resolved, and after the last round no
+//     fair action is enabled: 17 states.
 var definedModels = []struct {
 	name        string
 	cfg         Config
@@ -69,6 +79,14 @@ var definedModels = []struct {
 		Liveness, "violates:EventuallyFinal", 7},
 	{"dag_n3_rejectagain_bug", with(n3eq1, func(c *Config) { c.IgnoreRejected = true }),
 		Safety, "violates:RejectionsFinal", 11},
+	{"dag_n3_eq1_byzminer", with(n3eq1, func(c *Config) {
+		c.Miners = []int{1, 2}
+		c.ByzMiners = []int{2}
+		c.SoloTxs = []int{3}
+	}), Safety, "ok", 0},
+	{"dag_live_n3_eq1_byzminers", with(liveN3eq1, func(c *Config) { c.ByzMiners = []int{1, 2} }), Liveness, "ok", 0},
+	{"dag_live_n3_solo_wait", with(byzMinerBug, func(c *Config) { c.ByzMiners = nil }), Liveness, "ok", 0},
+	{"dag_live_byzminer_bug", byzMinerBug, Liveness, "violates:EventuallyFinal", 17},
 }
 
 // checkTrace verifies that a counterexample is a behaviour of the model:
@@ -188,6 +206,8 @@ func TestExploreRejectsBadConfig(t *testing.T) {
 		"ByzBlocks":     with(n3eq1, func(c *Config) { c.ByzBlocks = [][]int{{0}} }),
 		"CertsPerRound": with(n3eq1, func(c *Config) { c.CertsPerRound = 3 }),
 		"Miners":        with(n3eq1, func(c *Config) { c.Miners = nil }),
+		"ByzMiners":     with(n3eq1, func(c *Config) { c.ByzMiners = []int{2} }),
+		"SoloTxs":       with(n3eq1, func(c *Config) { c.SoloTxs = []int{6} }),
 	} {
 		_, err := Explore(c, Options{})
 		ce, ok := err.(*ConfigError)
