@@ -276,10 +276,23 @@ func testCertificateVerifyRejects(t *testing.T, opts Options) {
 		"short bitmap":    {mutate(func(c *Certificate) { c.Signers = NewBitmap(4) }), ReasonMalformed},
 		"partial as cert": {mutate(func(c *Certificate) { c.Signature = SignVote(f.shares[0], st).Partial }), ReasonBadSignature},
 	}
+	// A cache warmed with the genuine certificate judges every mutation as
+	// Verify does: the memo is keyed by statement and signature, and the
+	// bitmap is checked on every call.
+	var vc VerifyCache
+	if err := vc.Verify(*cert, f.roster); err != nil {
+		t.Fatalf("cache: genuine certificate: %v", err)
+	}
 	for name, tc := range cases {
 		if got := ReasonOf(tc.c.Verify(f.roster)); got != tc.want {
 			t.Errorf("%s: got %v, want %v", name, got, tc.want)
 		}
+		if got := ReasonOf(vc.Verify(tc.c, f.roster)); got != tc.want {
+			t.Errorf("cache: %s: got %v, want %v", name, got, tc.want)
+		}
+	}
+	if err := vc.Verify(mutate(func(c *Certificate) { c.Signers.Set(5) }), f.roster); err != nil {
+		t.Errorf("cache: same signature, wider bitmap: %v", err)
 	}
 }
 

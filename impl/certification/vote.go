@@ -1,6 +1,7 @@
 package certification
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
@@ -177,6 +178,15 @@ func checkHeader(r Roster, v Vote) error {
 // Verify checks a certificate against a roster with one pairing check.
 // spec: CERT-10
 func (c Certificate) Verify(r Roster) error {
+	if err := c.checkShape(r); err != nil {
+		return err
+	}
+	return c.checkSignature(r)
+}
+
+// checkShape is CERT-10 without the pairing: roster, kind, verdict and the
+// signer bitmap's width and count.
+func (c Certificate) checkShape(r Roster) error {
 	if c.Quorum != r.Quorum {
 		return &RejectError{Reason: ReasonWrongQuorum, Detail: fmt.Sprintf("certificate quorum %d, roster is %d", c.Quorum, r.Quorum)}
 	}
@@ -192,8 +202,48 @@ func (c Certificate) Verify(r Roster) error {
 	if k := c.Signers.Count(); k < r.Q() {
 		return &RejectError{Reason: ReasonTooFewSigners, Detail: fmt.Sprintf("%d signers, threshold %d", k, r.Q())}
 	}
+	return nil
+}
+
+// checkSignature is CERT-10's pairing check of the group signature.
+func (c Certificate) checkSignature(r Roster) error {
 	if err := bls.Verify(r.Key.Public, DST(c.Slot.Kind), c.Message(), c.Signature); err != nil {
 		return &RejectError{Reason: ReasonBadSignature, Detail: err.Error()}
 	}
+	return nil
+}
+
+// VerifyCache remembers the certificates whose pairing check passed, so a
+// driver that checks one certificate many times (every collector of a
+// slot forms the same group signature, CERT-9; only the signer bitmap
+// differs) pays one pairing per distinct (roster key, statement,
+// signature). A hit still runs the shape checks of CERT-10, which depend on
+// the bitmap. Failures are not remembered. The zero value is ready; it is
+// not safe for concurrent use.
+type VerifyCache struct{ ok map[[32]byte]struct{} }
+
+// Verify is Certificate.Verify with the pairing remembered.
+func (vc *VerifyCache) Verify(c Certificate, r Roster) error {
+	if err := c.checkShape(r); err != nil {
+		return err
+	}
+	h := sha256.New()
+	pk := r.Key.Public.Bytes()
+	h.Write(pk[:])
+	h.Write(c.Message())
+	sig := c.Signature.Bytes()
+	h.Write(sig[:])
+	var k [32]byte
+	h.Sum(k[:0])
+	if _, hit := vc.ok[k]; hit {
+		return nil
+	}
+	if err := c.checkSignature(r); err != nil {
+		return err
+	}
+	if vc.ok == nil {
+		vc.ok = map[[32]byte]struct{}{}
+	}
+	vc.ok[k] = struct{}{}
 	return nil
 }
