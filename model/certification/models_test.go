@@ -161,50 +161,21 @@ const manifestPath = "../../tla/manifest.json"
 // tla/manifest.json and requires TLC's verdicts: the same state count for
 // "ok" models, the same violated property and trace length otherwise.
 func TestManifestVerdicts(t *testing.T) {
-	man, err := explore.ReadManifest[Config](manifestPath, "HarvesterCertification")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("manifest: TLC %q, %d workers", man.TLC.Version, man.TLC.Workers)
-	seen := map[string]bool{}
-	for _, m := range man.Models {
-		seen[m.Name] = true
-		t.Run(m.Name, func(t *testing.T) {
-			for _, d := range definedModels {
-				if d.name == m.Name && d.cfg.String() != m.Constants.String() {
-					t.Errorf("manifest constants differ from the shared definition:\n manifest: %v\n defined:  %v", m.Constants, d.cfg)
-				}
-			}
-			var mode Mode
-			switch m.Check {
-			case "safety":
-				mode = Safety
-			case "liveness":
-				mode = Liveness
-			default:
-				t.Fatalf("unknown check %q", m.Check)
-			}
-			res, err := Explore(m.Constants, Options{Mode: mode})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := explore.Verdict(res)
-			t.Logf("%s (%s): Go %s, %d distinct states, depth %d, %v; TLC %d distinct states, %.2fs",
-				m.Name, m.Check, got, res.Distinct, res.Depth, res.Duration, m.DistinctStates, m.TLCSeconds)
-			for _, d := range explore.Disagreements(m, res) {
-				t.Error(d)
-			}
-			if got != m.Expect || res.Violation == nil {
-				return
-			}
-			checkTrace(t, m.Constants, res.Violation.Trace)
-		})
-	}
+	defined := map[string]Config{}
 	for _, d := range definedModels {
-		if !seen[d.name] {
-			t.Errorf("manifest lacks model %s", d.name)
-		}
+		defined[d.name] = d.cfg
 	}
+	explore.CheckManifest(t, manifestPath, "HarvesterCertification", defined,
+		func(t *testing.T, m explore.ManifestModel[Config], liveness bool) (explore.Result[State], error) {
+			mode := Safety
+			if liveness {
+				mode = Liveness
+			}
+			return Explore(m.Constants, Options{Mode: mode})
+		},
+		func(t *testing.T, m explore.ManifestModel[Config], trace []explore.Step[State]) {
+			checkTrace(t, m.Constants, trace)
+		})
 }
 
 func TestPlantedQuorumDelta(t *testing.T) {
